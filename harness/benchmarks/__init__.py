@@ -1,0 +1,1 @@
+"""Benchmarks, run as ``python -m harness.benchmarks.<name>``; each has ``run(...) -> dict``."""

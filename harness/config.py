@@ -1,0 +1,159 @@
+"""The study's configuration: one validated object, built from defaults, a YAML file and CLI flags.
+
+Defaults reproduce the reference study: three lenders 10000 / 9999 / 9998 holding 25 / 25 / 50 %
+of the training rows, guest 9999, hosts 9998 and 10000, arbiter 10000, a stratified 70/30 split,
+SMOTE per party, HomoLR with RMSProp and L2, and the two-party distribution sweep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.engines.base import Roles
+from harness.errors import ConfigError
+from harness.logreg import HomoLRSettings
+
+DEFAULT_SWEEP: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.2, 0.8), (0.3, 0.7), (0.4, 0.6), (0.5, 0.5))
+# The study's regularisation (FATE 1.8 HomoLR: penalty L2, alpha 1.0, RMSProp, full batch).
+STUDY_MODEL = HomoLRSettings(epochs=20, learning_rate=0.02, alpha=1.0, optimizer="rmsprop", penalty="l2")
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Figure 4-3: two parties share all training rows in these proportions."""
+
+    enabled: bool = True
+    parties: tuple[str, str] = ("9999", "9998")
+    arbiter: str = "10000"
+    ratios: tuple[tuple[float, float], ...] = DEFAULT_SWEEP
+
+    def __post_init__(self) -> None:
+        if len(self.parties) != 2 or self.parties[0] == self.parties[1]:
+            raise ConfigError(f"the sweep needs two distinct parties, got {list(self.parties)}")
+        for ratio in self.ratios:
+            if len(ratio) != 2 or min(ratio) <= 0 or abs(sum(ratio) - 1.0) > 1e-6:
+                raise ConfigError(
+                    f"sweep ratio {list(ratio)} is invalid", hint="two positive shares summing to 1, e.g. [0.1, 0.9]"
+                )
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    data: Path = Path("data/loan_2011q4_head5k.csv")
+    work_dir: Path = Path(".fatelab/work")
+    reports_dir: Path = Path("reports")
+    seed: int = 42
+    test_size: float = 0.3
+    roles: Roles = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
+    partition: Mapping[str, Any] = field(
+        default_factory=lambda: {"kind": "size", "ratios": {"10000": 0.25, "9999": 0.25, "9998": 0.5}, "stratify": None}
+    )
+    balance: str = "smote"
+    model: HomoLRSettings = STUDY_MODEL
+    sweep: SweepConfig = SweepConfig()
+    log_columns: tuple[str, ...] = ("loan_amnt", "annual_inc", "revol_bal", "installment")
+    engine: str = "standalone"
+    inventory: Path | None = None
+    flow_port: int = 9380
+    run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        parties = [self.roles.guest, *self.roles.hosts]
+        if len(set(parties)) != len(parties):
+            raise ConfigError(
+                f"duplicate party IDs among guest and hosts: {parties}",
+                hint="each data party must have its own party ID",
+            )
+        if not 0 < self.test_size < 1:
+            raise ConfigError(f"test_size must be between 0 and 1, got {self.test_size}")
+        if self.balance not in ("smote", "none"):
+            raise ConfigError(f"balance must be 'smote' or 'none', got {self.balance!r}")
+        if self.engine not in ("standalone", "cluster"):
+            raise ConfigError(f"engine must be 'standalone' or 'cluster', got {self.engine!r}")
+        if self.engine == "cluster" and self.inventory is None:
+            raise ConfigError("the cluster engine needs an inventory", hint="pass --inventory ansible/inventory/lab.yml")
+        ratios = self.partition.get("ratios")
+        if isinstance(ratios, Mapping) and {str(k) for k in ratios} != set(parties):
+            raise ConfigError(
+                f"partition ratios name parties {sorted(map(str, ratios))}, but the data parties are {sorted(parties)}",
+                hint="give one ratio per guest/host party",
+            )
+
+    def data_parties(self) -> tuple[str, ...]:
+        return self.roles.data_parties()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        for key in ("data", "work_dir", "reports_dir", "inventory"):
+            out[key] = None if out[key] is None else str(out[key])
+        return out
+
+
+def _roles_from(raw: Mapping[str, Any]) -> Roles:
+    try:
+        hosts = raw["hosts"]
+        return Roles(guest=str(raw["guest"]), hosts=tuple(str(h) for h in hosts), arbiter=str(raw["arbiter"]))
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"roles need guest, hosts and arbiter: {exc}") from exc
+
+
+def load_config(path: Path | None = None, **overrides: Any) -> StudyConfig:
+    """Defaults, then the YAML file's keys, then non-None ``overrides`` (CLI flags)."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        raw = dict(loaded or {})
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in dataclasses.fields(StudyConfig)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"unknown config keys: {', '.join(unknown)}", hint=f"known keys: {', '.join(sorted(known))}")
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in ("data", "work_dir", "reports_dir", "inventory"):
+            kwargs[key] = Path(value)
+        elif key == "roles":
+            kwargs[key] = value if isinstance(value, Roles) else _roles_from(value)
+        elif key == "model":
+            kwargs[key] = value if isinstance(value, HomoLRSettings) else _model_from(value)
+        elif key == "sweep":
+            kwargs[key] = value if isinstance(value, SweepConfig) else _sweep_from(value)
+        elif key == "log_columns":
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    return StudyConfig(**kwargs)
+
+
+def _model_from(raw: Mapping[str, Any]) -> HomoLRSettings:
+    try:
+        return dataclasses.replace(STUDY_MODEL, **dict(raw))
+    except TypeError as exc:
+        raise ConfigError(f"unknown model setting: {exc}") from exc
+
+
+def _sweep_from(raw: Mapping[str, Any] | bool) -> SweepConfig:
+    if isinstance(raw, bool):
+        return SweepConfig(enabled=raw)
+    values = dict(raw)
+    if "parties" in values:
+        values["parties"] = tuple(str(p) for p in values["parties"])
+    if "arbiter" in values:
+        values["arbiter"] = str(values["arbiter"])
+    if "ratios" in values:
+        values["ratios"] = tuple(tuple(float(x) for x in r) for r in values["ratios"])
+    try:
+        return SweepConfig(**values)
+    except TypeError as exc:
+        raise ConfigError(f"unknown sweep setting: {exc}") from exc

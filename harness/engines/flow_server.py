@@ -1,0 +1,246 @@
+"""Lifecycle of the embedded FATE-Flow 2.2 server (the standalone engine's one process).
+
+FATE-Flow keeps its paths in its own ``settings.py`` inside site-packages and is normally driven by
+``fate_flow init/start`` and a shell script that needs lsof. We keep all state under a project-local
+home (``.fatelab/flow``), point the package's settings at it (the project venv is ours, so editing
+it is contained), and start the server process ourselves so a pid file and a readiness probe let
+us tell "running", "stale" (pid file, dead process) and "unresponsive" (alive, not answering) apart
+and recover from the last two.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from harness.errors import EngineError
+
+READY_PATH = "/v2/site/info/query"
+
+
+@dataclass(frozen=True)
+class FlowStatus:
+    state: str  # "running" | "stopped" | "stale" | "unresponsive"
+    pid: int | None
+    endpoint: str
+    detail: str = ""
+
+    def line(self) -> str:
+        pid = f" pid {self.pid}" if self.pid else ""
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"FATE-Flow {self.state} at {self.endpoint}{pid}{extra}"
+
+
+class LocalFlowServer:
+    """One FATE-Flow server on this machine, all of whose state lives under ``home``."""
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        host: str = "127.0.0.1",
+        http_port: int = 9380,
+        grpc_port: int = 9360,
+        party_id: str = "9999",
+        cores: int = 4,
+        python: Path | None = None,
+    ) -> None:
+        self.home = home.resolve()
+        self.host = host
+        self.http_port = http_port
+        self.grpc_port = grpc_port
+        self.party_id = party_id
+        self.cores = cores
+        self.python = Path(python or sys.executable)
+
+    # -- paths ---------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.http_port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "flow.pid"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    def _package_dir(self) -> Path:
+        out = subprocess.run(
+            [str(self.python), "-c", "import fate_flow, os; print(os.path.dirname(fate_flow.__file__))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise EngineError(
+                "FATE-Flow 2.2 is not installed in the project environment.",
+                hint="run 'make setup' (it installs FATE 2.2 into .venv).",
+            )
+        return Path(out.stdout.strip())
+
+    # -- configuration -------------------------------------------------------------------------
+    def configure(self) -> None:
+        """Point the installed FATE-Flow at ``home`` and write its service config (idempotent)."""
+        package = self._package_dir()
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "upload").mkdir(exist_ok=True)
+        # FATE's own init code does the settings rewrite; calling it keeps us in step with the
+        # installed version instead of re-implementing its regexes.
+        script = (
+            "import sys; from fate_flow.commands.server_cli import replace_settings; "
+            "replace_settings(sys.argv[1], sys.argv[2])"
+        )
+        subprocess.run(
+            [str(self.python), "-c", script, str(self.home), str(self.home / "upload")],
+            check=True,
+            capture_output=True,
+        )
+        conf = self.home / "conf"
+        if not conf.exists():
+            shutil.copytree(package / "conf", conf)
+        service_conf = conf / "service_conf.yaml"
+        config = yaml.safe_load(service_conf.read_text())
+        config["party_id"] = self.party_id
+        config["fateflow"].update(host=self.host, http_port=self.http_port, grpc_port=self.grpc_port)
+        config.setdefault("computing", {}).setdefault("standalone", {})["cores"] = self.cores
+        service_conf.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    # -- state ---------------------------------------------------------------------------------
+    def _read_pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    @staticmethod
+    def _alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        # A zombie child of ours still answers kill(0); treat it as dead.
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            return stat.split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    def ping(self, timeout: float = 3.0) -> dict | None:
+        url = f"http://{self.endpoint}{READY_PATH}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+                return json.loads(response.read().decode())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def status(self) -> FlowStatus:
+        pid = self._read_pid()
+        answer = self.ping()
+        if pid is None:
+            if answer is not None:
+                return FlowStatus("unresponsive", None, self.endpoint, "port answered by a server we did not start")
+            return FlowStatus("stopped", None, self.endpoint)
+        if not self._alive(pid):
+            return FlowStatus("stale", pid, self.endpoint, "pid file left by a dead server")
+        if answer is None:
+            return FlowStatus("unresponsive", pid, self.endpoint, "process alive but not answering")
+        if "standalone" in str(answer.get("message", "")).lower():
+            # A standalone flow has no site identity: it serves every party of a job itself.
+            return FlowStatus("running", pid, self.endpoint, "standalone")
+        if answer.get("code") != 0:
+            return FlowStatus("unresponsive", pid, self.endpoint, str(answer.get("message")))
+        served = str(answer.get("data", {}).get("party_id"))
+        if served != self.party_id:
+            return FlowStatus("unresponsive", pid, self.endpoint, f"serves party {served}")
+        return FlowStatus("running", pid, self.endpoint)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self, timeout: float = 90.0) -> FlowStatus:
+        current = self.status()
+        if current.state == "running":
+            return current
+        if current.state in ("stale", "unresponsive"):
+            self.stop()
+        if self.ping() is not None:
+            raise EngineError(
+                f"Port {self.endpoint} is answered by a FATE-Flow this project did not start.",
+                hint="stop that server, or choose another port with --port / FATELAB_FLOW_PORT.",
+            )
+        self.configure()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        # Task workers run "python" from PATH in some code paths: make it this venv's.
+        env["PATH"] = f"{self.python.parent}{os.pathsep}{env.get('PATH', '')}"
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        server = self._package_dir() / "fate_flow_server.py"
+        with open(self.log_dir / "console.log", "ab") as out, open(self.log_dir / "error.log", "ab") as err:
+            process = subprocess.Popen(  # noqa: S603 (fixed argv)
+                [str(self.python), str(server)],
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                cwd=self.home,
+                env=env,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise EngineError(
+                    f"FATE-Flow exited during start-up (code {process.returncode}).\n{self.tail_errors()}",
+                    hint=f"see {self.log_dir}/error.log",
+                )
+            state = self.status()
+            if state.state == "running":
+                return state
+            time.sleep(0.5)
+        self.stop()
+        raise EngineError(
+            f"FATE-Flow did not answer on {self.endpoint} within {timeout:.0f} s.\n{self.tail_errors()}",
+            hint=f"see {self.log_dir}/error.log; is the port free?",
+        )
+
+    def stop(self, timeout: float = 20.0) -> None:
+        pid = self._read_pid()
+        if pid is not None and self._alive(pid):
+            # The server and its task workers share the session we started it in.
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(pid, sig)
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline and self._alive(pid):
+                    time.sleep(0.2)
+                if not self._alive(pid):
+                    break
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        self.pid_file.unlink(missing_ok=True)
+
+    def tail_errors(self, lines: int = 20) -> str:
+        path = self.log_dir / "error.log"
+        if not path.exists():
+            return "(no error log)"
+        text = path.read_text(errors="replace").splitlines()
+        wanted = [line for line in text if "No module named 'bfia'" not in line]
+        return "\n".join(wanted[-lines:])

@@ -1,0 +1,52 @@
+"""The embedded default engine: one FATE-Flow 2.2 on this machine serving all three parties."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
+from harness.engines.fate22 import FlowRestClient, run_homo_lr_jobs, upload_tables
+from harness.engines.flow_server import LocalFlowServer
+
+
+class StandaloneEngine:
+    """FATE 2.2 standalone: every party's tables live in one local FATE-Flow.
+
+    Isolation between parties is logical only (distinct table names); the lab engine gives each
+    party its own host. Good for the study's numbers, not for proving data placement.
+    """
+
+    name = "fate-2.2-standalone"
+
+    def __init__(self, home: Path, *, port: int = 9380, grpc_port: int | None = None, progress: bool = True) -> None:
+        self.server = LocalFlowServer(home, http_port=port, grpc_port=grpc_port or port - 20, cores=4)
+        self.progress = progress
+        self._client: FlowRestClient | None = None
+
+    @property
+    def client(self) -> FlowRestClient:
+        if self._client is None:
+            self._client = FlowRestClient(self.server.host, self.server.http_port)
+        return self._client
+
+    def start(self) -> None:
+        self.server.start()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "fate_version": importlib.metadata.version("pyfate"),
+            "fate_flow_version": importlib.metadata.version("fate_flow"),
+            "endpoint": self.server.endpoint,
+            "home": str(self.server.home),
+        }
+
+    def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
+        # Standalone: the server reads the controller's files directly.
+        return upload_tables(self.client, requests, progress=self.progress)
+
+    def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
+        return run_homo_lr_jobs(self.client, jobs, progress=self.progress)

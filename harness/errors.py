@@ -1,0 +1,42 @@
+"""Errors the user can act on.
+
+Every failure a user can cause or fix (bad data, bad config, an unreachable host, a failed FATE job)
+is raised as a :class:`FatelabError` subclass. The CLI prints ``message`` and ``hint`` on one or two
+lines and exits non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class FatelabError(Exception):
+    """A failure with a message for the user and, optionally, what to do about it."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class DataError(FatelabError):
+    """The input data cannot be used: missing columns, empty, not CSV, one class only."""
+
+
+class ConfigError(FatelabError):
+    """The study or cluster configuration is invalid (duplicate party IDs, bad ratios, ...)."""
+
+
+class EngineError(FatelabError):
+    """The FATE engine could not be started, reached, or failed a job."""
+
+    exit_code = 3
+
+
+class HostError(FatelabError):
+    """A remote host is unreachable, its key changed, or a transfer failed."""
+
+    exit_code = 4

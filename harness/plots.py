@@ -1,0 +1,193 @@
+"""Figures for the study report, one function per figure.
+
+Each function takes plain data (names, floats, lists) and a path, and writes one PNG. They build a
+``matplotlib.figure.Figure`` directly instead of going through pyplot: no global figure state, no
+backend selection, so they are safe to call from any thread or process and never open a window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+DPI = 150
+
+#: Metrics drawn in the arms figure, as (key in the metrics dict, axis label).
+ARM_METRICS: tuple[tuple[str, str], ...] = (
+    ("auc", "AUC"),
+    ("ks", "KS"),
+    ("specificity", "Specificity"),
+    ("recall", "Recall"),
+    ("f1", "F1"),
+)
+
+_HIGHLIGHT = "#d62728"
+_REFERENCE = "#333333"
+# Muted colours for the other arms so the federated series stands out.
+_OTHERS = ("#7f7f7f", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#bcbd22", "#17becf", "#8c6d31")
+
+
+def _other_colour(index: int) -> str:
+    return _OTHERS[index % len(_OTHERS)]
+
+
+def _as_float(value: float | None) -> float:
+    """Missing or non-numeric values become NaN so lines break and bars are skipped instead of failing."""
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path = Path(path)
+    fig.savefig(path, dpi=DPI, format="png")
+    return path
+
+
+def plot_arms(
+    metrics: Mapping[str, Mapping[str, float | None]],
+    path: Path,
+    *,
+    highlight: str | None = None,
+    title: str = "Figure 4-2: metrics per arm (federated highlighted)",
+) -> Path:
+    """Grouped bars: one group per metric (AUC, KS, specificity, recall, F1), one bar per arm.
+
+    ``metrics`` maps an arm's display name to its metric values, in the order the bars are drawn.
+    The arm named ``highlight`` is drawn in a strong colour with its values printed above its bars.
+    """
+    if not metrics:
+        raise ValueError("plot_arms needs at least one arm")
+    arms = list(metrics)
+    n_arms = len(arms)
+    group_width = 0.8
+    bar_width = group_width / n_arms
+
+    fig = Figure(figsize=(9.0, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    others = 0
+    for i, arm in enumerate(arms):
+        values = [_as_float(metrics[arm].get(key)) for key, _ in ARM_METRICS]
+        xs = [m - group_width / 2 + (i + 0.5) * bar_width for m in range(len(ARM_METRICS))]
+        if arm == highlight:
+            colour, edge, zorder = _HIGHLIGHT, "black", 3
+        else:
+            colour, edge, zorder = _other_colour(others), "none", 2
+            others += 1
+        bars = ax.bar(xs, values, width=bar_width * 0.95, color=colour, edgecolor=edge, linewidth=0.8,
+                      label=arm, zorder=zorder)
+        if arm == highlight:
+            ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.2f}" for v in values],
+                         padding=2, fontsize=8, color=_HIGHLIGHT, fontweight="bold")
+
+    ax.set_xticks(range(len(ARM_METRICS)), [label for _, label in ARM_METRICS])
+    ax.set_ylim(0.0, 1.08)
+    ax.set_ylabel("Score (test set, threshold 0.5)")
+    ax.set_xlabel("Metric")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    ax.set_axisbelow(True)
+    # Legend below the axes so it never hides a bar; at most 3 columns so long party labels still fit
+    # the figure width (constrained layout grows the bottom margin, never the width).
+    fig.legend(loc="outside lower center", ncols=min(n_arms, 3), frameon=False, fontsize=9)
+    return _save(fig, path)
+
+
+def plot_sweep(
+    split_labels: Sequence[str],
+    auc: Sequence[float | None],
+    specificity: Sequence[float | None],
+    path: Path,
+    *,
+    reference_auc: float | None = None,
+    parties: Sequence[str] | None = None,
+    title: str = "Figure 4-3: federated model vs split of training rows",
+) -> Path:
+    """Federated AUC and specificity per split ratio, with the centralised AUC as a dashed line.
+
+    ``split_labels`` are the x tick labels ("10/90", ...); ``auc`` and ``specificity`` hold one value
+    per label, None where that run failed (the line breaks there).
+    """
+    if not split_labels:
+        raise ValueError("plot_sweep needs at least one split")
+    if not len(split_labels) == len(auc) == len(specificity):
+        raise ValueError("plot_sweep needs one AUC and one specificity value per split label")
+    xs = list(range(len(split_labels)))
+    auc_v = [_as_float(v) for v in auc]
+    spec_v = [_as_float(v) for v in specificity]
+
+    fig = Figure(figsize=(8.0, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(xs, auc_v, marker="o", color=_HIGHLIGHT, linewidth=2, label="Federated AUC")
+    ax.plot(xs, spec_v, marker="s", color="#1f77b4", linewidth=2, label="Federated specificity")
+    finite = [v for v in auc_v + spec_v if not math.isnan(v)]
+    ref = _as_float(reference_auc)
+    if not math.isnan(ref):
+        ax.axhline(ref, linestyle="--", color=_REFERENCE, linewidth=1.3, label=f"Centralised AUC ({ref:.3f})")
+        finite.append(ref)
+
+    ax.set_xticks(xs, list(split_labels))
+    if len(split_labels) > 9:
+        ax.tick_params(axis="x", labelrotation=45)
+    lo = min(finite, default=0.0)
+    hi = max(finite, default=1.0)
+    pad = max(0.05, (hi - lo) * 0.15)
+    ax.set_ylim(max(0.0, lo - pad), min(1.02, hi + pad))
+    # A gap in the lines alone reads like missing data; say that the run failed.
+    bottom = ax.get_ylim()[0]
+    for x, a, sp in zip(xs, auc_v, spec_v, strict=True):
+        if math.isnan(a) and math.isnan(sp):
+            ax.annotate("failed", (x, bottom), xytext=(0, 6), textcoords="offset points", ha="center",
+                        fontsize=9, color="#777777", fontstyle="italic")
+    who = f" (party {parties[0]} / party {parties[1]})" if parties and len(parties) == 2 else ""
+    ax.set_xlabel(f"Split of training rows{who}, %")
+    ax.set_ylabel("Score (test set)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    return _save(fig, path)
+
+
+def plot_roc(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float], float | None]],
+    path: Path,
+    *,
+    highlight: str | None = None,
+    title: str = "ROC curves per arm (test set)",
+) -> Path:
+    """One ROC curve per arm plus the chance diagonal.
+
+    ``curves`` maps an arm's display name to ``(fpr, tpr, auc)``; ``auc`` (may be None) goes into
+    the legend so the figure can be read without the table.
+    """
+    if not curves:
+        raise ValueError("plot_roc needs at least one curve")
+    fig = Figure(figsize=(6.4, 6.0), layout="constrained")
+    ax = fig.add_subplot()
+    others = 0
+    for arm, (fpr, tpr, auc) in curves.items():
+        if len(fpr) != len(tpr):
+            raise ValueError(f"ROC curve of {arm!r} has {len(fpr)} fpr but {len(tpr)} tpr values")
+        auc_v = _as_float(auc)
+        label = arm if math.isnan(auc_v) else f"{arm} (AUC {auc_v:.3f})"
+        if arm == highlight:
+            ax.plot(fpr, tpr, color=_HIGHLIGHT, linewidth=2.4, label=label, zorder=3)
+        else:
+            ax.plot(fpr, tpr, color=_other_colour(others), linewidth=1.4, label=label, zorder=2)
+            others += 1
+    ax.plot([0, 1], [0, 1], linestyle=":", color="#999999", linewidth=1, label="Chance (AUC 0.500)")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_aspect("equal")
+    ax.set_xlabel("False positive rate (1 − specificity)")
+    ax.set_ylabel("True positive rate (recall)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
