@@ -306,11 +306,14 @@ def upload_tables(client: FlowRestClient, requests: Sequence[UploadRequest], *, 
             client.delete_table(NAMESPACE, request.name)
         meta = upload_meta(request.label, request.id_column)
         pending.append((request, client.upload(request.path, namespace=NAMESPACE, name=request.name, meta=meta)))
-    for request, job_id in pending:
+    for index, (request, job_id) in enumerate(pending):
         try:
             client.wait(job_id, what=f"upload {request.name} ({request.party_id})", progress=progress, timeout=1800)
         except EngineError:
-            client.delete_table(NAMESPACE, request.name)
+            # Stop and remove this upload and every one still queued behind it.
+            for later, later_job in pending[index:]:
+                client.stop(later_job)
+                client.delete_table(NAMESPACE, later.name)
             raise
         rows = client.table_rows(NAMESPACE, request.name)
         if rows != request.rows:

@@ -54,6 +54,7 @@ class LocalFlowServer:
         grpc_port: int = 9360,
         party_id: str = "9999",
         cores: int = 4,
+        job_cores: int = 1,
         python: Path | None = None,
     ) -> None:
         self.home = home.resolve()
@@ -62,6 +63,7 @@ class LocalFlowServer:
         self.grpc_port = grpc_port
         self.party_id = party_id
         self.cores = cores
+        self.job_cores = job_cores
         self.python = Path(python or sys.executable)
 
     # -- paths ---------------------------------------------------------------------------------
@@ -117,6 +119,24 @@ class LocalFlowServer:
         config["fateflow"].update(host=self.host, http_port=self.http_port, grpc_port=self.grpc_port)
         config.setdefault("computing", {}).setdefault("standalone", {})["cores"] = self.cores
         service_conf.write_text(yaml.safe_dump(config, sort_keys=False))
+        # Each job reserves job_cores from the pool of `cores` per party; FATE's default of 4 lets only
+        # one upload run at a time. One core and one partition per job suit small tables on few CPUs.
+        job_conf_path = conf / "job_default_config.yaml"
+        job_conf = yaml.safe_load(job_conf_path.read_text())
+        job_conf.update(job_cores=self.job_cores, computing_partitions=1)
+        job_conf.setdefault("task_run", {}).setdefault("standalone", {})["cores"] = self.job_cores
+        job_conf_path.write_text(yaml.safe_dump(job_conf, sort_keys=False))
+
+    def fingerprint(self) -> str:
+        return json.dumps(
+            [self.host, self.http_port, self.grpc_port, self.party_id, self.cores, self.job_cores, str(self.python)]
+        )
+
+    def _started_with(self) -> str | None:
+        try:
+            return (self.home / "flow.settings").read_text()
+        except FileNotFoundError:
+            return None
 
     # -- state ---------------------------------------------------------------------------------
     def _read_pid(self) -> int | None:
@@ -172,8 +192,11 @@ class LocalFlowServer:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, timeout: float = 90.0) -> FlowStatus:
         current = self.status()
-        if current.state == "running":
+        if current.state == "running" and self._started_with() == self.fingerprint():
             return current
+        if current.state == "running":
+            # Started with other settings (port, cores, ...): FATE-Flow reads them only at start.
+            self.stop()
         if current.state in ("stale", "unresponsive"):
             self.stop()
         if self.ping() is not None:
@@ -199,6 +222,7 @@ class LocalFlowServer:
                 start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid))
+        (self.home / "flow.settings").write_text(self.fingerprint())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:

@@ -1,0 +1,75 @@
+# fatelab: two commands for a newcomer, `make experiment` and `make test`.
+# Everything else is here for operators: the local lab, Ansible deployments and benchmarks.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_ANSIBLE := .venv-ansible
+FATELAB := $(VENV)/bin/fatelab
+PY := $(VENV)/bin/python
+DATA ?=
+INVENTORY ?=
+# Requirements decide whether the venv must be rebuilt; a stamp keeps `make setup` instant otherwise.
+SETUP_STAMP := $(VENV)/.fatelab-setup-$(shell cat requirements/fate-2.2.txt requirements/fate-no-deps.txt requirements/harness.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+ANSIBLE_STAMP := $(VENV_ANSIBLE)/.fatelab-setup-$(shell sha256sum requirements/ansible.txt 2>/dev/null | cut -c1-12)
+
+.PHONY: help setup setup-ansible experiment test test-fast test-lab lint bench engine-start engine-stop engine-status \
+        lab lab-destroy lab-status cluster verify destroy rebuild plan clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: $(SETUP_STAMP) ## create .venv with FATE 2.2 and the harness (idempotent)
+
+$(SETUP_STAMP):
+	@echo "[setup] creating $(VENV) (FATE 2.2 + harness; about 2-3 minutes the first time)"
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -U pip setuptools wheel 2>&1 | grep -v "is ignored" || true
+	@# FATE's three wheels go in with --no-deps: their own pins conflict (see requirements/fate-2.2.txt).
+	@set -o pipefail; $(VENV)/bin/pip install -q -r requirements/fate-2.2.txt -r requirements/harness.txt 2>&1 | grep -v "is ignored" || { echo "[setup] pip failed"; exit 1; }
+	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -r requirements/fate-no-deps.txt 2>&1 | grep -v "is ignored" || { echo "[setup] pip failed"; exit 1; }
+	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -e . 2>&1 | grep -vi "is ignored\|editable\|!!\|\*\*\*\|folders in your\|name as your\|with strategy\|^ *$$" || true
+	@$(PY) -c "import fate, fate_flow, fate_client, torch, harness; from fate_client.pipeline.components.fate import HomoLR" \
+	  || { echo "[setup] FATE import check failed"; exit 1; }
+	@rm -f $(VENV)/.fatelab-setup-*; touch $@
+	@echo "[setup] ready: $$($(PY) -c 'import importlib.metadata as m; print("pyfate", m.version("pyfate"), "torch", m.version("torch"))')"
+
+setup-ansible: $(ANSIBLE_STAMP) ## create .venv-ansible (ansible-core 2.16 for CentOS 7 targets, ansible-lint)
+
+$(ANSIBLE_STAMP):
+	@test -x $(VENV_ANSIBLE)/bin/python || $(PYTHON) -m venv $(VENV_ANSIBLE)
+	@set -o pipefail; $(VENV_ANSIBLE)/bin/pip install -q -r requirements/ansible.txt 2>&1 | grep -v "is ignored" || { echo "[setup] pip failed"; exit 1; }
+	@rm -f $(VENV_ANSIBLE)/.fatelab-setup-*; touch $@
+
+experiment: setup ## run the study (DATA=path/to/loan.csv for the full data; INVENTORY=... for a cluster)
+	$(FATELAB) experiment $(if $(DATA),--data $(DATA)) $(if $(INVENTORY),--engine cluster --inventory $(INVENTORY)) $(ARGS)
+
+test: setup ## run the test suite (unit tests + real FATE jobs on the embedded engine)
+	$(PY) -m pytest -m "not lab" -q $(PYTEST_ARGS)
+
+test-fast: setup ## unit tests only (no FATE jobs)
+	$(PY) -m pytest -m "not lab and not fate" -q $(PYTEST_ARGS)
+
+lint: setup ## ruff on the Python code
+	$(VENV)/bin/ruff check harness tests kubefate
+
+bench: setup ## benchmarks: preparation on an 887,379-row resampled file, experiment timings
+	$(PY) -m harness.benchmarks.prepare_bench --rows 887379
+	$(PY) -m harness.benchmarks.experiment_timings
+
+engine-start: setup ## start the embedded FATE-Flow
+	$(FATELAB) engine start
+engine-stop: setup ## stop the embedded FATE-Flow
+	$(FATELAB) engine stop
+engine-status: setup
+	$(FATELAB) engine status
+
+plan: setup setup-ansible ## show the KubeFATE plan for INVENTORY without touching any host
+	@test -n "$(INVENTORY)" || { echo "usage: make plan INVENTORY=ansible/inventory/example-centos7.yml"; exit 2; }
+	$(PY) -m kubefate.render $(INVENTORY) build/plan/$(basename $(notdir $(INVENTORY)))-py $(if $(KUBEFATE_PACKAGE),--package $(KUBEFATE_PACKAGE))
+	cd ansible && ../$(VENV_ANSIBLE)/bin/ansible-playbook -i ../$(INVENTORY) plan.yml --check $(if $(KUBEFATE_PACKAGE),-e kubefate_package_path=$(abspath $(KUBEFATE_PACKAGE)))
+
+clean: ## stop the embedded engine and remove FATE state and reports (keeps .venv)
+	-$(FATELAB) engine stop
+	rm -rf .fatelab reports build

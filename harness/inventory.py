@@ -1,0 +1,181 @@
+"""Load an Ansible YAML inventory into a typed cluster model and validate it.
+
+The same inventory drives Ansible and the harness, so the harness reads it directly instead of
+keeping a second list of parties. Only the YAML inventory format is supported (no INI, no dynamic
+inventories, no ``group_vars/`` directories): the harness must be able to check a cluster without
+Ansible installed.
+
+A *party* is any host that defines ``party_id``. Other hosts (a controller, a jump host) are
+kept out of the party list. Variable precedence follows Ansible for the cases used here:
+``all.vars`` < parent group vars < child group vars < host vars.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import ConfigError
+
+PARTY_ID_VAR = "party_id"
+DEPLOYMENT_VAR = "fate_deployment"
+# Hostnames per RFC 1123; addresses are either this or an IP literal.
+_HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+@dataclass(frozen=True)
+class Party:
+    """One FATE party: a party ID bound to one inventory host."""
+
+    party_id: int
+    host: str
+    address: str
+    ssh_user: str | None = None
+    key_file: str | None = None
+    vars: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """All parties of one inventory, in inventory order (the order every rendered list uses)."""
+
+    name: str
+    deployment: str | None
+    parties: tuple[Party, ...]
+    vars: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def party_ids(self) -> list[int]:
+        return [p.party_id for p in self.parties]
+
+    def party(self, party_id: int) -> Party:
+        for p in self.parties:
+            if p.party_id == party_id:
+                return p
+        raise ConfigError(
+            f"party {party_id} is not in inventory {self.name!r} (parties: {self.party_ids})",
+            hint="add a host with this party_id to the inventory or use one of the listed IDs",
+        )
+
+
+def load_inventory(path: str | Path) -> Cluster:
+    """Read and validate a YAML inventory; raise ``ConfigError`` naming the offending host."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"inventory {path} does not exist", hint="pass INVENTORY=<path to a .yml inventory>"
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"inventory {path} is not valid YAML: {exc}", hint="fix the YAML syntax") from exc
+    name = path.name.removesuffix(".yml").removesuffix(".yaml")
+    return cluster_from_mapping(raw, name=name)
+
+
+def cluster_from_mapping(raw: Any, name: str = "inventory") -> Cluster:
+    """Build a validated :class:`Cluster` from an already parsed YAML inventory."""
+    if not isinstance(raw, Mapping) or "all" not in raw:
+        raise ConfigError(
+            f"inventory {name!r} has no top-level 'all' group",
+            hint="use the Ansible YAML inventory format: all: {vars: ..., children: ..., hosts: ...}",
+        )
+    host_vars, all_vars = flatten_hosts(raw["all"] or {})
+    parties = [_party(host, hv) for host, hv in host_vars.items() if PARTY_ID_VAR in hv]
+    deployment = all_vars.get(DEPLOYMENT_VAR)
+    if deployment is None and parties:
+        deployment = parties[0].vars.get(DEPLOYMENT_VAR)
+    cluster = Cluster(name=name, deployment=deployment, parties=tuple(parties), vars=all_vars)
+    validate_cluster(cluster)
+    return cluster
+
+
+def flatten_hosts(group: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Return ({host: merged vars}, all-vars) walking hosts first, then children, in YAML order.
+
+    This is the order Ansible lists ``groups['all']`` in, so Python and the role agree on party order.
+    """
+    all_vars = dict(group.get("vars") or {})
+    merged: dict[str, dict[str, Any]] = {}
+    _walk(group, all_vars, merged, path=("all",))
+    return merged, all_vars
+
+
+def _walk(
+    group: Mapping[str, Any], inherited: dict[str, Any], out: dict[str, dict[str, Any]], path: tuple[str, ...]
+) -> None:
+    if not isinstance(group, Mapping):
+        raise ConfigError(f"inventory group {'/'.join(path)} is not a mapping", hint="check the indentation")
+    scope = {**inherited, **(group.get("vars") or {})}
+    for host, hvars in (group.get("hosts") or {}).items():
+        host = str(host)
+        if hvars is not None and not isinstance(hvars, Mapping):
+            raise ConfigError(f"host {host} in {'/'.join(path)}: variables must be a mapping")
+        # A host listed in several groups keeps its first position and gains the later group's vars.
+        out[host] = {**out.get(host, {}), **scope, **(hvars or {})}
+    for child, body in (group.get("children") or {}).items():
+        _walk(body or {}, scope, out, path + (str(child),))
+
+
+def _party(host: str, hv: Mapping[str, Any]) -> Party:
+    raw_id = hv[PARTY_ID_VAR]
+    if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or not str(raw_id).isdigit():
+        raise ConfigError(
+            f"host {host}: party_id must be a positive integer, got {raw_id!r}",
+            hint="use a numeric FATE party ID such as 9999",
+        )
+    address = hv.get("ansible_host")
+    return Party(
+        party_id=int(raw_id),
+        host=host,
+        address="" if address is None else str(address).strip(),
+        ssh_user=hv.get("ansible_user"),
+        key_file=hv.get("ansible_ssh_private_key_file"),
+        vars=dict(hv),
+    )
+
+
+def validate_cluster(cluster: Cluster) -> None:
+    """Check the rules every deployment kind needs; raise ``ConfigError`` on the first violation."""
+    seen: dict[int, str] = {}
+    for p in cluster.parties:
+        if p.party_id <= 0:
+            raise ConfigError(f"host {p.host}: party_id must be > 0, got {p.party_id}")
+        if p.party_id in seen:
+            raise ConfigError(
+                f"party {p.party_id} is used by two hosts: {seen[p.party_id]} and {p.host}",
+                hint="give every host its own party_id",
+            )
+        seen[p.party_id] = p.host
+        if not p.address:
+            raise ConfigError(
+                f"host {p.host} (party {p.party_id}) has no ansible_host address",
+                hint="set ansible_host: <IP or DNS name> for this host",
+            )
+        if not is_address(p.address):
+            raise ConfigError(
+                f"host {p.host} (party {p.party_id}): ansible_host {p.address!r} is not an IP or host name",
+                hint="use an IP literal such as 192.0.2.10 or a DNS name",
+            )
+    if len(cluster.parties) < 2:
+        raise ConfigError(
+            f"inventory {cluster.name!r} defines {len(cluster.parties)} part"
+            f"{'y' if len(cluster.parties) == 1 else 'ies'}; federated learning needs at least 2",
+            hint="add hosts with party_id (e.g. 9999 guest, 9998 and 10000 hosts)",
+        )
+
+
+def is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return bool(_HOSTNAME_RE.match(value)) and not value.replace(".", "").isdigit()

@@ -1,0 +1,142 @@
+"""Real FATE 2.2 jobs on the embedded standalone FATE-Flow (marker ``fate``: about 1-2 minutes each).
+
+Uses the project's own FATE-Flow home and port, the same one ``make experiment`` uses, so a server
+already started by the experiment is reused.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.engines.base import HomoLRJob, Roles, Table, UploadRequest
+from harness.engines.fate22 import FlowRestClient, build_homo_lr_dag, flatten_metrics
+from harness.engines.standalone import StandaloneEngine
+from harness.errors import EngineError
+from harness.logreg import HomoLRSettings
+from harness.metrics import binary_metrics
+
+pytestmark = pytest.mark.fate
+
+ROOT = Path(__file__).resolve().parents[1]
+CREDIT = ROOT.parent / "shared" / "data" / "fate_default_credit"
+FLOW_HOME = ROOT / ".fatelab" / "flow"
+
+
+def credit_frame(name: str, rows: int) -> pd.DataFrame:
+    path = CREDIT / f"default_credit_homo_{name}.csv"
+    if not path.exists():
+        pytest.skip(f"{path} not present (the shared data folder is beside the checkout in CI)")
+    frame = pd.read_csv(path, nrows=rows)
+    return frame.rename(columns={"id": "sample_id", "y": "loan_status"})
+
+
+@pytest.fixture(scope="module")
+def engine() -> StandaloneEngine:
+    engine = StandaloneEngine(FLOW_HOME, progress=False)
+    engine.start()
+    return engine
+
+
+@pytest.fixture(scope="module")
+def tables(engine: StandaloneEngine, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Table]:
+    directory = tmp_path_factory.mktemp("credit")
+    requests = []
+    for party, name in (("9999", "guest"), ("9998", "host_1"), ("test", "test")):
+        frame = credit_frame(name, 400)
+        path = directory / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        requests.append(UploadRequest(party, path, f"pytest_credit_{name}_400", len(frame)))
+    uploaded = engine.upload_many(requests)
+    return {t.party_id: t for t in uploaded}
+
+
+def test_flow_server_recovers_from_a_killed_process(engine: StandaloneEngine) -> None:
+    status = engine.server.status()
+    assert status.state == "running", status.line()
+    os.killpg(status.pid, signal.SIGKILL)
+    after_kill = engine.server.status()
+    assert after_kill.state in ("stale", "unresponsive"), after_kill.line()
+    assert engine.server.start().state == "running"
+
+
+def test_second_upload_reuses_tables(engine: StandaloneEngine, tables: dict[str, Table], monkeypatch) -> None:
+    def no_upload(*args, **kwargs):
+        raise AssertionError("a table already uploaded whole must not be uploaded again")
+
+    monkeypatch.setattr(engine.client, "upload", no_upload)
+    table = tables["9999"]
+    request = UploadRequest("9999", Path("/nonexistent.csv"), table.name, table.rows)
+    assert engine.upload_many([request])[0].rows == 400
+
+
+def test_federated_job_scores_match_fate_evaluation(engine: StandaloneEngine, tables: dict[str, Table]) -> None:
+    settings = HomoLRSettings(epochs=3, learning_rate=0.05, alpha=0.01)
+    job = HomoLRJob(
+        roles=Roles(guest="9999", hosts=("9998",), arbiter="10000"),
+        train={"9999": tables["9999"], "9998": tables["9998"]},
+        test={"9999": tables["test"], "9998": tables["test"]},
+        params=settings.fate_params(max_party_rows=400),
+    )
+    [result] = engine.run_many([("pytest homo_lr", job)])
+    test = credit_frame("test", 400)
+    assert sorted(result.scores["sample_id"]) == sorted(test["sample_id"])
+    merged = test.merge(result.scores, on="sample_id")
+    assert (merged["label"] == merged["loan_status"]).all()
+    ours = binary_metrics(merged["loan_status"], merged["score"])
+    assert 0.6 < ours["auc"] < 1.0
+    assert ours["auc"] == pytest.approx(result.fate_metrics["auc"], abs=1e-6)
+    assert ours["ks"] == pytest.approx(result.fate_metrics["ks"], abs=1e-3)
+
+
+def test_failed_job_raises_with_the_failing_task_log(engine: StandaloneEngine, tables: dict[str, Table]) -> None:
+    missing = Table("9998", "fatelab", "pytest_no_such_table", 10)
+    job = HomoLRJob(
+        roles=Roles(guest="9999", hosts=("9998",), arbiter="10000"),
+        train={"9999": tables["9999"], "9998": missing},
+        test={"9999": tables["test"], "9998": tables["test"]},
+        params=HomoLRSettings(epochs=1).fate_params(max_party_rows=400),
+    )
+    with pytest.raises(EngineError) as failure:
+        engine.run_many([("pytest failing job", job)])
+    text = str(failure.value)
+    assert "failed" in text
+    assert "reader_train" in text and "9998" in text
+    assert "pytest_no_such_table" in text or "table" in text.lower()
+
+
+def test_failed_upload_leaves_no_table(engine: StandaloneEngine, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sample_id,x0\n1,0.5\n2,0.7\n")  # no label column
+    request = UploadRequest("9999", bad, "pytest_bad_upload", 2)
+    with pytest.raises(EngineError):
+        engine.upload_many([request])
+    assert FlowRestClient(engine.server.host, engine.server.http_port).table_rows("fatelab", "pytest_bad_upload") is None
+
+
+def test_dag_names_each_partys_table() -> None:
+    job = HomoLRJob(
+        roles=Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000"),
+        train={p: Table(p, "fatelab", f"train_{p}", 10) for p in ("9999", "9998", "10000")},
+        test={p: Table(p, "fatelab", "test_x", 10) for p in ("9999", "9998", "10000")},
+        params=HomoLRSettings().fate_params(max_party_rows=10),
+    )
+    dag = build_homo_lr_dag(job)
+    text = repr(dag)
+    for party in ("9999", "9998", "10000"):
+        assert f"train_{party}" in text
+    assert "validate_data" in text
+    assert dag["dag"]["conf"]["computing_partitions"] == 1
+
+
+def test_flatten_metrics_keeps_only_the_validate_set() -> None:
+    payload = [
+        {"data": {"homo_lr_0": {"train_set": [{"metric": "auc", "val": 0.9}], "validate_set": [
+            {"metric": "auc", "val": 0.7}, [{"metric": "ks", "val": 0.3}, {"metric": "ks_table", "val": [1, 2]}]
+        ]}}}
+    ]
+    assert flatten_metrics(payload) == {"auc": 0.7, "ks": 0.3}
