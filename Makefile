@@ -65,6 +65,16 @@ engine-stop: setup ## stop the embedded FATE-Flow
 engine-status: setup
 	$(FATELAB) engine status
 
+lab: ## build the local three-host lab (systemd-nspawn hosts on bridge labbr0; needs root)
+	bash lab/up.sh
+lab-destroy: ## remove every trace of the lab (keeps the cached base image in lab/cache/)
+	bash lab/down.sh
+lab-status: ## one line per lab host
+	bash lab/status.sh
+
+test-lab: setup ## tests that need the lab (make lab first)
+	$(PY) -m pytest -m lab -q $(PYTEST_ARGS)
+
 plan: setup setup-ansible ## show the KubeFATE plan for INVENTORY without touching any host
 	@test -n "$(INVENTORY)" || { echo "usage: make plan INVENTORY=ansible/inventory/example-centos7.yml"; exit 2; }
 	$(PY) -m kubefate.render $(INVENTORY) build/plan/$(basename $(notdir $(INVENTORY)))-py $(if $(KUBEFATE_PACKAGE),--package $(KUBEFATE_PACKAGE))
