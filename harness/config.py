@@ -77,7 +77,9 @@ class StudyConfig:
         if self.engine not in ("standalone", "cluster"):
             raise ConfigError(f"engine must be 'standalone' or 'cluster', got {self.engine!r}")
         if self.engine == "cluster" and self.inventory is None:
-            raise ConfigError("the cluster engine needs an inventory", hint="pass --inventory ansible/inventory/lab.yml")
+            raise ConfigError(
+                "the cluster engine needs an inventory", hint="pass --inventory ansible/inventory/lab.yml"
+            )
         ratios = self.partition.get("ratios")
         if isinstance(ratios, Mapping) and {str(k) for k in ratios} != set(parties):
             raise ConfigError(

@@ -102,7 +102,9 @@ def write_table_csv(frame: pd.DataFrame, features: Sequence[str], directory: Pat
     return path, digest
 
 
-def upload_request(party: str, frame: pd.DataFrame, features: Sequence[str], directory: Path, tag: str) -> UploadRequest:
+def upload_request(
+    party: str, frame: pd.DataFrame, features: Sequence[str], directory: Path, tag: str
+) -> UploadRequest:
     path, digest = write_table_csv(frame, features, directory, tag)
     return UploadRequest(party_id=party, path=path.resolve(), name=f"{tag}_{digest[:12]}", rows=len(frame))
 
@@ -213,7 +215,7 @@ def run_study(config: StudyConfig, engine: Engine) -> tuple[Path, dict[str, Any]
         balanced = {
             p: balance(pooled.transform(split[p]), features, config, offsets[f"sweep:{p}"]) for p in sweep_parties
         }
-        tag = "sweep{:02d}".format(round(ratio[0] * 100))
+        tag = f"sweep{round(ratio[0] * 100):02d}"
         reqs = {p: upload_request(p, balanced[p].rows, features, tables_dir, f"{tag}_p{p}") for p in sweep_parties}
         sweep_plan.append((ratio, balanced, reqs))
         requests += list(reqs.values())
@@ -386,6 +388,10 @@ def run_study(config: StudyConfig, engine: Engine) -> tuple[Path, dict[str, Any]
         },
     }
     results_doc["gap_note"] = gap_note(arms)
+    placement = getattr(engine, "placement", None)
+    if callable(placement):
+        # Cluster engines report where each party's files went: host, remote path, sha256, rows.
+        results_doc["placement"] = placement()
     run_dir = write_report(_plain(results_doc), config.reports_dir)
     say(render_summary_line(results_doc))
     say(f"report: {run_dir / 'report.md'}")

@@ -115,7 +115,9 @@ def test_failed_upload_leaves_no_table(engine: StandaloneEngine, tmp_path: Path)
     request = UploadRequest("9999", bad, "pytest_bad_upload", 2)
     with pytest.raises(EngineError):
         engine.upload_many([request])
-    assert FlowRestClient(engine.server.host, engine.server.http_port).table_rows("fatelab", "pytest_bad_upload") is None
+    assert (
+        FlowRestClient(engine.server.host, engine.server.http_port).table_rows("fatelab", "pytest_bad_upload") is None
+    )
 
 
 def test_dag_names_each_partys_table() -> None:
@@ -135,8 +137,16 @@ def test_dag_names_each_partys_table() -> None:
 
 def test_flatten_metrics_keeps_only_the_validate_set() -> None:
     payload = [
-        {"data": {"homo_lr_0": {"train_set": [{"metric": "auc", "val": 0.9}], "validate_set": [
-            {"metric": "auc", "val": 0.7}, [{"metric": "ks", "val": 0.3}, {"metric": "ks_table", "val": [1, 2]}]
-        ]}}}
+        {
+            "data": {
+                "homo_lr_0": {
+                    "train_set": [{"metric": "auc", "val": 0.9}],
+                    "validate_set": [
+                        {"metric": "auc", "val": 0.7},
+                        [{"metric": "ks", "val": 0.3}, {"metric": "ks_table", "val": [1, 2]}],
+                    ],
+                }
+            }
+        }
     ]
     assert flatten_metrics(payload) == {"auc": 0.7, "ks": 0.3}

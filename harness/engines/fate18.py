@@ -88,9 +88,7 @@ class Flow18Client:
                 hint="check that the party's python container is up and port 9380 is allowed from this host",
             ) from exc
 
-    def _json(
-        self, method: str, endpoint: str, body: dict[str, Any] | None = None, **kw: Any
-    ) -> dict[str, Any]:
+    def _json(self, method: str, endpoint: str, body: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
         payload = self._call(method, endpoint, body, **kw)
         try:
             reply = json.loads(payload)
@@ -113,9 +111,7 @@ class Flow18Client:
     def _json_from_bytes(self, endpoint: str, payload: bytes) -> None:
         reply = json.loads(payload)
         if reply.get("retcode", 0) != 0:
-            raise EngineError(
-                f"FATE-Flow {endpoint} failed with retcode {reply.get('retcode')}: {reply.get('retmsg')}"
-            )
+            raise EngineError(f"FATE-Flow {endpoint} failed with retcode {reply.get('retcode')}: {reply.get('retmsg')}")
 
     # -- API -----------------------------------------------------------------------------------
     def version(self) -> str:
@@ -165,14 +161,10 @@ class Flow18Client:
         reply = self._json("POST", "job/submit", {"job_runtime_conf": conf, "job_dsl": dsl})
         data = reply.get("data") or {}
         info = data.get("model_info") or {}
-        return SubmittedJob(
-            str(reply["jobId"]), info.get("model_id"), info.get("model_version"), data.get("board_url")
-        )
+        return SubmittedJob(str(reply["jobId"]), info.get("model_id"), info.get("model_version"), data.get("board_url"))
 
     def job_status(self, job_id: str, role: str, party_id: int) -> str:
-        data = self._json("POST", "job/query", {"job_id": job_id, "role": role, "party_id": party_id}).get(
-            "data"
-        )
+        data = self._json("POST", "job/query", {"job_id": job_id, "role": role, "party_id": party_id}).get("data")
         if not data:
             raise EngineError(
                 f"FATE-Flow knows no job {job_id} for {role} {party_id}",
@@ -227,9 +219,7 @@ class Flow18Client:
         if status == "success":
             return status
         failed = [
-            t.get("f_component_name")
-            for t in self.tasks(job_id, role, party_id)
-            if t.get("f_status") == "failed"
+            t.get("f_component_name") for t in self.tasks(job_id, role, party_id) if t.get("f_status") == "failed"
         ]
         tail = self.error_log(job_id, role, party_id)
         raise EngineError(
@@ -247,9 +237,7 @@ class Flow18Client:
         body = {"job_id": job_id, "component_name": component, "role": role, "party_id": party_id}
         return dict(self._json("POST", "tracking/component/metric/all", body).get("data") or {})
 
-    def output_data(
-        self, job_id: str, component: str, role: str, party_id: int, limit: int = -1
-    ) -> OutputData:
+    def output_data(self, job_id: str, component: str, role: str, party_id: int, limit: int = -1) -> OutputData:
         body = {
             "job_id": job_id,
             "component_name": component,

@@ -36,9 +36,7 @@ class Roles:
 
     def __post_init__(self) -> None:
         if not self.hosts:
-            raise ConfigError(
-                "a HomoLR job needs at least one host party", hint="set hosts, e.g. (9998, 10000)"
-            )
+            raise ConfigError("a HomoLR job needs at least one host party", hint="set hosts, e.g. (9998, 10000)")
         if self.guest in self.hosts:
             raise ConfigError(f"party {self.guest} cannot be guest and host in one job")
         if len(set(self.hosts)) != len(self.hosts):
@@ -143,11 +141,7 @@ def build_conf(job: HomoLRJob) -> dict[str, Any]:
             str(i): {"reader_0": {"table": {"name": t.name, "namespace": t.namespace}}}
             for i, t in enumerate(job.host_tables)
         },
-        "guest": {
-            "0": {
-                "reader_0": {"table": {"name": job.guest_table.name, "namespace": job.guest_table.namespace}}
-            }
-        },
+        "guest": {"0": {"reader_0": {"table": {"name": job.guest_table.name, "namespace": job.guest_table.namespace}}}},
     }
     if p.paillier:
         # Only hosts encrypt their model in HomoLR; the guest keeps encrypt_param.method = None.

@@ -10,6 +10,7 @@ and recover from the last two.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -255,10 +256,8 @@ class LocalFlowServer:
                     time.sleep(0.2)
                 if not self._alive(pid):
                     break
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
         self.pid_file.unlink(missing_ok=True)
 
     def tail_errors(self, lines: int = 20) -> str:

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config import StudyConfig, SweepConfig, load_config
+from harness.engines.base import Roles
+from harness.errors import ConfigError
+
+
+def test_defaults_are_the_study() -> None:
+    config = load_config()
+    assert config.roles == Roles("9999", ("9998", "10000"), "10000")
+    assert config.partition["ratios"] == {"10000": 0.25, "9999": 0.25, "9998": 0.5}
+    assert config.model.alpha == 1.0 and config.model.optimizer == "rmsprop" and config.model.penalty == "l2"
+    assert config.sweep.ratios[0] == (0.1, 0.9) and len(config.sweep.ratios) == 5
+
+
+def test_yaml_file_then_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "study.yml"
+    path.write_text("seed: 7\nmodel: {epochs: 5}\nsweep: {ratios: [[0.3, 0.7]]}\n")
+    config = load_config(path, seed=11)
+    assert config.seed == 11
+    assert config.model.epochs == 5 and config.model.alpha == 1.0
+    assert config.sweep.ratios == ((0.3, 0.7),)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"roles": Roles("9999", ("9999", "10000"), "10000")}, "duplicate party IDs"),
+        ({"test_size": 1.5}, "test_size"),
+        ({"engine": "cluster"}, "needs an inventory"),
+        ({"partition": {"kind": "size", "ratios": {"1": 0.5, "2": 0.5}}}, "partition ratios name parties"),
+    ],
+)
+def test_invalid_configs_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        StudyConfig(**kwargs)
+
+
+def test_unknown_keys_and_bad_sweeps(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text("sed: 1\n")
+    with pytest.raises(ConfigError, match="unknown config keys: sed"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="sweep ratio"):
+        SweepConfig(ratios=((0.2, 0.9),))
+    with pytest.raises(ConfigError, match="two distinct parties"):
+        SweepConfig(parties=("9999", "9999"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yml")
