@@ -121,12 +121,13 @@ def _cluster_var(cluster: Cluster, name: str) -> Any:
 def known_hosts_path(cluster: Cluster, inventory_path: Path) -> Path:
     """The known_hosts file the inventory trusts.
 
-    Order: the ``fatelab_known_hosts`` var, the ``UserKnownHostsFile=`` in ``ansible_ssh_common_args``
-    (what Ansible itself verifies against), the lab's ``lab/.state/known_hosts`` next to the
-    inventory's repository, then ``~/.ssh/known_hosts``.
+    Order: the ``fatelab_known_hosts`` var, ``lab_known_hosts`` (Ansible's var for the same file), the
+    ``UserKnownHostsFile=`` in ``ansible_ssh_common_args`` (what Ansible itself verifies against), the
+    lab's ``lab/.state/known_hosts`` next to the inventory's repository, then ``~/.ssh/known_hosts``.
     """
     base = inventory_path.resolve().parent
-    explicit = _cluster_var(cluster, KNOWN_HOSTS_VAR)
+    # lab_known_hosts is the var ansible/group_vars/all.yml reads: verify against what Ansible does.
+    explicit = _cluster_var(cluster, KNOWN_HOSTS_VAR) or _cluster_var(cluster, "lab_known_hosts")
     if explicit:
         path = _resolve(explicit, base)
     else:
@@ -153,6 +154,16 @@ def _tuned_transport(sock: Any, **kwargs: Any) -> paramiko.Transport:
     return paramiko.Transport(
         sock, default_window_size=SFTP_WINDOW, default_max_packet_size=SFTP_MAX_PACKET, **kwargs
     )
+
+
+def _connect_failure(exc: BaseException) -> str:
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "timed out"
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        return "; ".join(sorted({e.strerror or str(e) for e in exc.errors.values()})).lower()
+    if isinstance(exc, EOFError):
+        return "the server closed the connection"
+    return (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
 
 
 class RemoteHost:
@@ -211,13 +222,9 @@ class RemoteHost:
             raise HostError(f"{t.label}: SSH handshake failed: {exc}") from exc
         except (OSError, EOFError) as exc:
             client.close()
-            reason = (
-                "timed out"
-                if isinstance(exc, socket.timeout | TimeoutError)
-                else str(exc) or type(exc).__name__
-            )
+            reason = _connect_failure(exc)
             raise HostError(
-                f"{t.label} is unreachable: connecting to port {t.port} {reason}",
+                f"{t.label} is unreachable: connecting to port {t.port}: {reason}",
                 hint="check that the host is up and sshd listens (for the lab: lab/status.sh)",
             ) from exc
         self._client = client

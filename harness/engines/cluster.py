@@ -71,7 +71,9 @@ def endpoints_from_cluster(cluster: Cluster) -> dict[int, PartyEndpoint]:
     for p in cluster.parties:
         data_dir = str(p.vars.get(DATA_DIR_VAR) or cluster.vars.get(DATA_DIR_VAR) or DEFAULT_DATA_DIR)
         if not data_dir.startswith("/"):
-            raise ConfigError(f"host {p.host} (party {p.party_id}): {DATA_DIR_VAR} must be absolute, got {data_dir!r}")
+            raise ConfigError(
+                f"host {p.host} (party {p.party_id}): {DATA_DIR_VAR} must be absolute, got {data_dir!r}"
+            )
         port = int(p.vars.get(FLOW_PORT_VAR) or DEFAULT_FLOW_PORT)
         out[p.party_id] = PartyEndpoint(party=p, flow_host=p.address, flow_port=port, data_dir=data_dir)
     return out
@@ -134,7 +136,8 @@ class ClusterEngine:
             return self.endpoints[int(party_id)]
         except (KeyError, ValueError):
             raise ConfigError(
-                f"party {party_id} is not in inventory {self.inventory_path} " f"(parties: {sorted(self.endpoints)})",
+                f"party {party_id} is not in inventory {self.inventory_path} "
+                f"(parties: {sorted(self.endpoints)})",
                 hint="the study's roles must use the inventory's party_id values",
             ) from None
 
@@ -185,7 +188,8 @@ class ClusterEngine:
                 str(pid): {
                     "host": e.party.host,
                     "fate_flow": e.url,
-                    "ssh": f"{self.remote.targets[pid].user}@{e.party.address}:" f"{self.remote.targets[pid].port}",
+                    "ssh": f"{self.remote.targets[pid].user}@{e.party.address}:"
+                    f"{self.remote.targets[pid].port}",
                     "data_dir": e.data_dir,
                 }
                 for pid, e in self.endpoints.items()
@@ -194,11 +198,13 @@ class ClusterEngine:
 
     def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
         """Place each CSV on its own party's host only, then upload it into that party's FATE-Flow."""
-        for request in requests:
-            self.endpoint(request.party_id)
+        parties = list(dict.fromkeys(int(self.endpoint(r.party_id).party.party_id) for r in requests))
         items = [(int(r.party_id), r.path) for r in requests]
         dirs = {pid: e.data_dir for pid, e in self.endpoints.items()}
         try:
+            # Every host verified (HostError) and every FATE-Flow answering (EngineError) before any copy.
+            self.remote.preflight()
+            self._require_flows(parties)
             placements = self.remote.place_many(items, dirs, progress=self.progress)
         finally:
             self.remote.close()
@@ -222,14 +228,21 @@ class ClusterEngine:
             try:
                 upload_tables(self.client(pid), by_party[pid], progress=False)
             except FatelabError as exc:
-                return EngineError(f"upload into party {pid}'s FATE-Flow failed: {exc.message}", hint=exc.hint)
+                try:
+                    site_party_id(self.endpoint(pid))
+                except EngineError as down:
+                    return EngineError(f"upload into party {pid} failed: {down.message}", hint=down.hint)
+                return EngineError(
+                    f"upload into party {pid}'s FATE-Flow failed: {exc.message}", hint=exc.hint
+                )
             return None
 
-        self._require_flows(by_party)
         with ThreadPoolExecutor(max_workers=len(by_party) or 1) as pool:
             errors = [e for e in pool.map(upload, by_party) if e is not None]
-        if errors:
+        if len(errors) == 1:
             raise errors[0]
+        if errors:
+            raise EngineError("\n".join(e.message for e in errors), hint=errors[0].hint)
         return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]
 
     def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
@@ -298,7 +311,9 @@ class ClusterEngine:
         others = [self.endpoint(p) for p in roles.all_parties() if p != roles.guest]
         misses = {e.party.party_id: 0 for e in others}
         started = last_probe = time.monotonic()
-        bar = tqdm(total=None, desc=what, unit="task", disable=not self.progress, leave=False, dynamic_ncols=True)
+        bar = tqdm(
+            total=None, desc=what, unit="task", disable=not self.progress, leave=False, dynamic_ncols=True
+        )
         try:
             while True:
                 try:
@@ -350,7 +365,7 @@ class ClusterEngine:
         answering = not culprit_down
         return EngineError(
             f"FATE job {job_id} ({what}) {state} at party {culprit} "
-            f"(host {e.party.host}, {_role_names(roles, culprit)}).\n{report}",
+            f"({_role_names(roles, culprit)}, inventory host {e.party.host}).\n{report}",
             hint=(
                 f"full logs: 'flow job download-log -j {job_id}' against {e.url}"
                 if answering
@@ -359,7 +374,9 @@ class ClusterEngine:
             ),
         )
 
-    def _report(self, job_id: str, roles: Roles, down: Sequence[PartyEndpoint] = ()) -> tuple[str | None, bool, str]:
+    def _report(
+        self, job_id: str, roles: Roles, down: Sequence[PartyEndpoint] = ()
+    ) -> tuple[str | None, bool, str]:
         """(failing party, whether its FATE-Flow is down, text with each party's failed tasks).
 
         Logs come from each party's own FATE-Flow. A party whose FATE-Flow is down is blamed before
@@ -426,7 +443,9 @@ class ClusterEngine:
 
 def _role_names(roles: Roles, party: str | None) -> str:
     names = [
-        n for n, ids in (("guest", [roles.guest]), ("host", roles.hosts), ("arbiter", [roles.arbiter])) if party in ids
+        n
+        for n, ids in (("guest", [roles.guest]), ("host", roles.hosts), ("arbiter", [roles.arbiter]))
+        if party in ids
     ]
     return "/".join(names) or "no role"
 
