@@ -14,6 +14,10 @@ INVENTORY ?=
 SETUP_STAMP := $(VENV)/.fatelab-setup-$(shell cat requirements/fate-2.2.txt requirements/fate-no-deps.txt requirements/harness.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 ANSIBLE_STAMP := $(VENV_ANSIBLE)/.fatelab-setup-$(shell sha256sum requirements/ansible.txt 2>/dev/null | cut -c1-12)
 
+# pip's noise on this kind of machine (unused local index folders, editable-install banner); grep's own
+# "nothing left" status must not count as pip failing.
+QUIET_PIP := { grep -v -e "is ignored" -e "editable" -e "!!" -e "\*\*\*\*" -e "folders in your" -e "name as your" -e "with strategy" -e "^ *$$" || true; }
+
 .PHONY: help setup setup-ansible experiment test test-fast test-lab lint bench engine-start engine-stop engine-status \
         lab lab-destroy lab-status cluster verify destroy rebuild plan clean
 
@@ -25,11 +29,11 @@ setup: $(SETUP_STAMP) ## create .venv with FATE 2.2 and the harness (idempotent)
 $(SETUP_STAMP):
 	@echo "[setup] creating $(VENV) (FATE 2.2 + harness; about 2-3 minutes the first time)"
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/pip install -q --disable-pip-version-check -U pip setuptools wheel 2>&1 | grep -v "is ignored" || true
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -U pip setuptools wheel 2>&1 | $(QUIET_PIP)
 	@# FATE's three wheels go in with --no-deps: their own pins conflict (see requirements/fate-2.2.txt).
-	@set -o pipefail; $(VENV)/bin/pip install -q -r requirements/fate-2.2.txt -r requirements/harness.txt 2>&1 | grep -v "is ignored" || { echo "[setup] pip failed"; exit 1; }
-	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -r requirements/fate-no-deps.txt 2>&1 | grep -v "is ignored" || { echo "[setup] pip failed"; exit 1; }
-	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -e . 2>&1 | grep -vi "is ignored\|editable\|!!\|\*\*\*\|folders in your\|name as your\|with strategy\|^ *$$" || true
+	@set -o pipefail; $(VENV)/bin/pip install -q -r requirements/fate-2.2.txt -r requirements/harness.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
+	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -r requirements/fate-no-deps.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
+	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -e . 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
 	@$(PY) -c "import fate, fate_flow, fate_client, torch, harness; from fate_client.pipeline.components.fate import HomoLR" \
 	  || { echo "[setup] FATE import check failed"; exit 1; }
 	@rm -f $(VENV)/.fatelab-setup-*; touch $@
@@ -39,7 +43,7 @@ setup-ansible: $(ANSIBLE_STAMP) ## create .venv-ansible (ansible-core 2.16 for C
 
 $(ANSIBLE_STAMP):
 	@test -x $(VENV_ANSIBLE)/bin/python || $(PYTHON) -m venv $(VENV_ANSIBLE)
-	@set -o pipefail; $(VENV_ANSIBLE)/bin/pip install -q -r requirements/ansible.txt 2>&1 | grep -v "is ignored" || { echo "[setup] pip failed"; exit 1; }
+	@set -o pipefail; $(VENV_ANSIBLE)/bin/pip install -q -r requirements/ansible.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
 	@rm -f $(VENV_ANSIBLE)/.fatelab-setup-*; touch $@
 
 experiment: setup ## run the study (DATA=path/to/loan.csv for the full data; INVENTORY=... for a cluster)
