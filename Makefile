@@ -79,6 +79,22 @@ lab-status: ## one line per lab host
 test-lab: setup ## tests that need the lab (make lab first)
 	$(PY) -m pytest -m lab -q $(PYTEST_ARGS)
 
+# Without INVENTORY, `make cluster` builds the local lab first and deploys on it.
+LAB_INVENTORY := ansible/inventory/lab.yml
+CLUSTER_INVENTORY = $(abspath $(or $(INVENTORY),$(LAB_INVENTORY)))
+PLAYBOOK = cd ansible && ../$(VENV_ANSIBLE)/bin/ansible-playbook -i $(CLUSTER_INVENTORY)
+
+cluster: setup setup-ansible ## deploy FATE on INVENTORY (default: build the lab, then deploy on it)
+	$(if $(INVENTORY),,bash lab/up.sh)
+	$(PLAYBOOK) cluster.yml $(EXTRA)
+verify: setup-ansible ## toy test for every ordered pair of parties and a 3-role smoke job
+	$(PLAYBOOK) verify.yml $(EXTRA)
+destroy: setup-ansible ## remove FATE, RabbitMQ state, nginx config and data from the hosts (OS stays)
+	$(PLAYBOOK) destroy.yml $(EXTRA)
+rebuild: ## destroy, then cluster
+	$(MAKE) destroy
+	$(MAKE) cluster
+
 plan: setup setup-ansible ## show the KubeFATE plan for INVENTORY without touching any host
 	@test -n "$(INVENTORY)" || { echo "usage: make plan INVENTORY=ansible/inventory/example-centos7.yml"; exit 2; }
 	$(PY) -m kubefate.render $(INVENTORY) build/plan/$(basename $(notdir $(INVENTORY)))-py $(if $(KUBEFATE_PACKAGE),--package $(KUBEFATE_PACKAGE))
