@@ -86,7 +86,7 @@ PLAYBOOK = cd ansible && ../$(VENV_ANSIBLE)/bin/ansible-playbook -i $(CLUSTER_IN
 
 cluster: setup setup-ansible ## deploy FATE on INVENTORY (default: build the lab, then deploy on it)
 	$(if $(INVENTORY),,bash lab/up.sh)
-	$(PLAYBOOK) cluster.yml $(EXTRA)
+	$(PLAYBOOK) cluster.yml $(if $(KUBEFATE_PACKAGE),-e kubefate_package_path=$(abspath $(KUBEFATE_PACKAGE))) $(EXTRA)
 verify: setup-ansible ## toy test for every ordered pair of parties and a 3-role smoke job
 	$(PLAYBOOK) verify.yml $(EXTRA)
 destroy: setup-ansible ## remove FATE, RabbitMQ state, nginx config and data from the hosts (OS stays)
