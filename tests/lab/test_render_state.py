@@ -37,26 +37,27 @@ def fake_hosts(tmp_path: Path) -> list[str]:
     return specs
 
 
+def render_argv(state: Path, inventory: Path, specs: list[str]) -> list[str]:
+    return [
+        sys.executable,
+        str(LAB_DIR / "render_state.py"),
+        "--state",
+        str(state),
+        "--inventory",
+        str(inventory),
+        "--gateway",
+        "10.77.0.1",
+        "--subnet",
+        "10.77.0.0/24",
+        "--apt-proxy",
+        "http://10.77.0.1:3142/",
+        *specs,
+    ]
+
+
 def run_render(tmp_path: Path, specs: list[str]) -> tuple[Path, Path]:
     state, inventory = tmp_path / "state", tmp_path / "ansible" / "inventory" / "lab.yml"
-    subprocess.run(
-        [
-            sys.executable,
-            str(LAB_DIR / "render_state.py"),
-            "--state",
-            str(state),
-            "--inventory",
-            str(inventory),
-            "--gateway",
-            "10.77.0.1",
-            "--subnet",
-            "10.77.0.0/24",
-            "--apt-proxy",
-            "http://10.77.0.1:3142/",
-            *specs,
-        ],
-        check=True,
-    )
+    subprocess.run(render_argv(state, inventory, specs), check=True)
     return state, inventory
 
 
@@ -98,22 +99,7 @@ def test_a_host_without_keys_is_an_error(tmp_path: Path, fake_hosts: list[str]) 
     missing = tmp_path / "h4"
     (missing / "etc" / "ssh").mkdir(parents=True)
     result = subprocess.run(
-        [
-            sys.executable,
-            str(LAB_DIR / "render_state.py"),
-            "--state",
-            str(tmp_path / "s"),
-            "--inventory",
-            str(tmp_path / "inv.yml"),
-            "--gateway",
-            "10.77.0.1",
-            "--subnet",
-            "10.77.0.0/24",
-            "--apt-proxy",
-            "http://10.77.0.1:3142/",
-            *fake_hosts,
-            f"4:lab-h4:9997:10.77.0.14:{missing}",
-        ],
+        render_argv(tmp_path / "s", tmp_path / "inv.yml", [*fake_hosts, f"4:lab-h4:9997:10.77.0.14:{missing}"]),
         capture_output=True,
         text=True,
     )
