@@ -238,7 +238,7 @@ def test_bundles_match_kubefate_generate_config(
 
 def test_ansible_plan_renders_the_same_files(tmp_path: Path) -> None:
     if not ANSIBLE_PLAYBOOK.exists():
-        pytest.skip("no .venv-ansible (make venv-ansible)")
+        pytest.skip("no .venv-ansible (make setup-ansible)")
     if os.environ.get("FATELAB_ANSIBLE_TESTS") != "1":
         pytest.skip("takes ~1 min on 2 cores; run with FATELAB_ANSIBLE_TESTS=1")
     out = tmp_path / "ansible"
