@@ -203,7 +203,7 @@ class LocalFlowServer:
         if self.ping() is not None:
             raise EngineError(
                 f"Port {self.endpoint} is answered by a FATE-Flow this project did not start.",
-                hint="stop that server, or choose another port with --port / FATELAB_FLOW_PORT.",
+                hint="stop that server (fatelab engine stop, from the checkout that started it), or pass --port.",
             )
         self.configure()
         self.log_dir.mkdir(parents=True, exist_ok=True)
