@@ -25,8 +25,7 @@ from harness.engines.fate22 import (
     TERMINAL_FAILURES,
     FlowRestClient,
     build_homo_lr_dag,
-    flatten_metrics,
-    scores_from_output,
+    collect_job_result,
     upload_tables,
 )
 from harness.errors import ConfigError, DataError, EngineError, FatelabError
@@ -71,9 +70,7 @@ def endpoints_from_cluster(cluster: Cluster) -> dict[int, PartyEndpoint]:
     for p in cluster.parties:
         data_dir = str(p.vars.get(DATA_DIR_VAR) or cluster.vars.get(DATA_DIR_VAR) or DEFAULT_DATA_DIR)
         if not data_dir.startswith("/"):
-            raise ConfigError(
-                f"host {p.host} (party {p.party_id}): {DATA_DIR_VAR} must be absolute, got {data_dir!r}"
-            )
+            raise ConfigError(f"host {p.host} (party {p.party_id}): {DATA_DIR_VAR} must be absolute, got {data_dir!r}")
         port = int(p.vars.get(FLOW_PORT_VAR) or DEFAULT_FLOW_PORT)
         out[p.party_id] = PartyEndpoint(party=p, flow_host=p.address, flow_port=port, data_dir=data_dir)
     return out
@@ -136,8 +133,7 @@ class ClusterEngine:
             return self.endpoints[int(party_id)]
         except (KeyError, ValueError):
             raise ConfigError(
-                f"party {party_id} is not in inventory {self.inventory_path} "
-                f"(parties: {sorted(self.endpoints)})",
+                f"party {party_id} is not in inventory {self.inventory_path} " f"(parties: {sorted(self.endpoints)})",
                 hint="the study's roles must use the inventory's party_id values",
             ) from None
 
@@ -188,8 +184,7 @@ class ClusterEngine:
                 str(pid): {
                     "host": e.party.host,
                     "fate_flow": e.url,
-                    "ssh": f"{self.remote.targets[pid].user}@{e.party.address}:"
-                    f"{self.remote.targets[pid].port}",
+                    "ssh": f"{self.remote.targets[pid].user}@{e.party.address}:" f"{self.remote.targets[pid].port}",
                     "data_dir": e.data_dir,
                 }
                 for pid, e in self.endpoints.items()
@@ -232,9 +227,7 @@ class ClusterEngine:
                     site_party_id(self.endpoint(pid))
                 except EngineError as down:
                     return EngineError(f"upload into party {pid} failed: {down.message}", hint=down.hint)
-                return EngineError(
-                    f"upload into party {pid}'s FATE-Flow failed: {exc.message}", hint=exc.hint
-                )
+                return EngineError(f"upload into party {pid}'s FATE-Flow failed: {exc.message}", hint=exc.hint)
             return None
 
         with ThreadPoolExecutor(max_workers=len(by_party) or 1) as pool:
@@ -311,9 +304,7 @@ class ClusterEngine:
         others = [self.endpoint(p) for p in roles.all_parties() if p != roles.guest]
         misses = {e.party.party_id: 0 for e in others}
         started = last_probe = time.monotonic()
-        bar = tqdm(
-            total=None, desc=what, unit="task", disable=not self.progress, leave=False, dynamic_ncols=True
-        )
+        bar = tqdm(total=None, desc=what, unit="task", disable=not self.progress, leave=False, dynamic_ncols=True)
         try:
             while True:
                 try:
@@ -374,9 +365,7 @@ class ClusterEngine:
             ),
         )
 
-    def _report(
-        self, job_id: str, roles: Roles, down: Sequence[PartyEndpoint] = ()
-    ) -> tuple[str | None, bool, str]:
+    def _report(self, job_id: str, roles: Roles, down: Sequence[PartyEndpoint] = ()) -> tuple[str | None, bool, str]:
         """(failing party, whether its FATE-Flow is down, text with each party's failed tasks).
 
         Logs come from each party's own FATE-Flow. A party whose FATE-Flow is down is blamed before
@@ -419,23 +408,15 @@ class ClusterEngine:
         return culprit, culprit_down, "\n".join(sections)
 
     def _collect(self, job_id: str, job: HomoLRJob, started: float) -> JobResult:
-        guest_id = job.roles.guest
-        guest = self.client(guest_id)
-        output = guest.output_frame(job_id, "guest", guest_id, "homo_lr_0")
+        # Each party's flow reports only its own tasks' timings.
+        tasks = [
+            t
+            for pid in job.roles.all_parties()
+            for t in self.client(pid).tasks(job_id)
+            if str(t.get("party_id")) == pid
+        ]
         wall = time.monotonic() - started
-        task_seconds: dict[str, float] = {}
-        for pid in job.roles.all_parties():
-            for t in self.client(pid).tasks(job_id):
-                if str(t.get("party_id")) == pid:
-                    key = f"{t['task_name']}@{t['role']}:{t['party_id']}"
-                    task_seconds[key] = float(t.get("elapsed") or 0) / 1000.0
-        return JobResult(
-            job_id=job_id,
-            scores=scores_from_output(output, id_column=job.id_column),
-            fate_metrics=flatten_metrics(guest.metrics(job_id, "guest", guest_id, "evaluation_0")),
-            wall_s=wall,
-            task_seconds=task_seconds,
-        )
+        return collect_job_result(self.client(job.roles.guest), job_id, job, wall_s=wall, tasks=tasks)
 
     def close(self) -> None:
         self.remote.close()
@@ -443,9 +424,7 @@ class ClusterEngine:
 
 def _role_names(roles: Roles, party: str | None) -> str:
     names = [
-        n
-        for n, ids in (("guest", [roles.guest]), ("host", roles.hosts), ("arbiter", [roles.arbiter]))
-        if party in ids
+        n for n, ids in (("guest", [roles.guest]), ("host", roles.hosts), ("arbiter", [roles.arbiter])) if party in ids
     ]
     return "/".join(names) or "no role"
 

@@ -268,25 +268,31 @@ def run_homo_lr_jobs(
     results = []
     for what, job, job_id, started in submitted:
         status = client.wait(job_id, what=what, progress=progress)
-        guest = job.roles.guest
         # FATE's own elapsed excludes time queued behind other jobs; fall back to our clock.
         elapsed_ms = status.get("elapsed")
         wall_s = float(elapsed_ms) / 1000.0 if elapsed_ms else time.monotonic() - started
-        output = client.output_frame(job_id, "guest", guest, "homo_lr_0")
-        task_seconds = {
-            f"{t['task_name']}@{t['role']}:{t['party_id']}": float(t.get("elapsed") or 0) / 1000.0
-            for t in client.tasks(job_id)
-        }
-        results.append(
-            JobResult(
-                job_id=job_id,
-                scores=scores_from_output(output, id_column=job.id_column),
-                fate_metrics=flatten_metrics(client.metrics(job_id, "guest", guest, "evaluation_0")),
-                wall_s=wall_s,
-                task_seconds=task_seconds,
-            )
-        )
+        results.append(collect_job_result(client, job_id, job, wall_s=wall_s, tasks=client.tasks(job_id)))
     return results
+
+
+def task_timings(tasks: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+    """Seconds per ``task@role:party`` from FATE-Flow's task records (elapsed is in ms)."""
+    return {f"{t['task_name']}@{t['role']}:{t['party_id']}": float(t.get("elapsed") or 0) / 1000.0 for t in tasks}
+
+
+def collect_job_result(
+    guest_client: FlowRestClient, job_id: str, job: HomoLRJob, *, wall_s: float, tasks: Iterable[Mapping[str, Any]]
+) -> JobResult:
+    """The guest's test scores and Evaluation metrics of a finished job, as one JobResult."""
+    guest = job.roles.guest
+    output = guest_client.output_frame(job_id, "guest", guest, "homo_lr_0")
+    return JobResult(
+        job_id=job_id,
+        scores=scores_from_output(output, id_column=job.id_column),
+        fate_metrics=flatten_metrics(guest_client.metrics(job_id, "guest", guest, "evaluation_0")),
+        wall_s=wall_s,
+        task_seconds=task_timings(tasks),
+    )
 
 
 def upload_tables(client: FlowRestClient, requests: Sequence[UploadRequest], *, progress: bool) -> list[Table]:
