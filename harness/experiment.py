@@ -27,7 +27,7 @@ import pandas as pd
 from harness import prepare
 from harness.config import StudyConfig
 from harness.engines.base import Engine, HomoLRJob, JobResult, Roles, Table, UploadRequest
-from harness.errors import EngineError
+from harness.errors import DataError, EngineError
 from harness.logreg import LocalLogisticRegression
 from harness.metrics import binary_metrics, roc_points
 from harness.partition import SizePartitioner, partitioner_from_config
@@ -56,8 +56,6 @@ def prepared_data(config: StudyConfig) -> tuple[pd.DataFrame, dict[str, Any], fl
     """Prepare the input once per (input content, preparation code) and reuse it afterwards."""
     started = time.monotonic()
     if not config.data.exists():
-        from harness.errors import DataError
-
         raise DataError(f"input file {config.data} does not exist", hint="pass --data PATH/TO/loan.csv")
     key = file_sha256(config.data)[:16] + "-" + file_sha256(Path(prepare.__file__))[:8]
     out_dir = config.work_dir / "prepared" / key
