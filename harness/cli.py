@@ -61,8 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--seed", type=int, help="seed for the split, partitions and SMOTE (default 42)")
     exp.add_argument("--epochs", type=int, help="HomoLR epochs (default 20)")
     exp.add_argument("--no-sweep", action="store_true", help="skip the two-party distribution sweep (5 FATE jobs)")
-    exp.add_argument("--engine", choices=["standalone", "cluster"], help="where FATE runs (default standalone)")
-    exp.add_argument("--inventory", type=Path, help="Ansible inventory of the cluster (with --engine cluster)")
+    exp.add_argument(
+        "--engine",
+        choices=["standalone", "cluster"],
+        help="where FATE runs (default standalone): 'cluster' drives the inventory's parties, FATE 2.2 or, when "
+        "the inventory says fate_deployment: kubefate, FATE 1.8 on KubeFATE docker-compose",
+    )
+    exp.add_argument(
+        "--inventory",
+        type=Path,
+        help="Ansible inventory of the cluster (with --engine cluster); its fate_deployment picks the engine",
+    )
+    exp.add_argument(
+        "--paillier",
+        action="store_true",
+        help="FATE 1.8 (kubefate inventories) only: hosts encrypt model updates with Paillier (needs optimizer sgd)",
+    )
     exp.add_argument("--reports", type=Path, help="reports directory (default reports/)")
     exp.add_argument("--port", type=int, help="embedded FATE-Flow port (default 9380)")
     exp.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -101,6 +115,25 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
 def make_engine(config, progress: bool):  # noqa: ANN001, ANN201 - returns an Engine
     if config.engine == "cluster":
+        from harness.errors import ConfigError
+        from harness.inventory import load_inventory
+
+        cluster = load_inventory(config.inventory)
+        if cluster.deployment == "kubefate":
+            from harness.engines.fate18_study import Fate18Options, check_settings
+            from harness.engines.kubefate18 import KubeFate18Engine
+
+            options = Fate18Options.for_study(config.model, paillier=config.paillier)
+            check_settings(config.model, options)  # before any host is contacted
+            return KubeFate18Engine(
+                cluster, config.inventory, work_dir=config.work_dir, options=options, progress=progress
+            )
+        if config.paillier:
+            raise ConfigError(
+                f"paillier encryption is a FATE 1.8 option, but inventory {config.inventory} deploys "
+                f"fate_deployment={cluster.deployment!r}",
+                hint="use a KubeFATE 1.8 inventory (fate_deployment: kubefate) or drop --paillier",
+            )
         from harness.engines.cluster import ClusterEngine
 
         return ClusterEngine.from_inventory(config.inventory, work_dir=config.work_dir, progress=progress)
@@ -120,6 +153,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         "inventory": args.inventory,
         "reports_dir": args.reports,
         "flow_port": args.port,
+        "paillier": args.paillier or None,
     }
     if args.no_sweep:
         overrides["sweep"] = False

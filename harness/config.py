@@ -62,6 +62,8 @@ class StudyConfig:
     inventory: Path | None = None
     flow_port: int = 9380
     run_id: str | None = None
+    # FATE 1.8 (KubeFATE inventories) only: hosts encrypt their model updates with Paillier.
+    paillier: bool = False
 
     def __post_init__(self) -> None:
         parties = [self.roles.guest, *self.roles.hosts]
@@ -79,6 +81,13 @@ class StudyConfig:
         if self.engine == "cluster" and self.inventory is None:
             raise ConfigError(
                 "the cluster engine needs an inventory", hint="pass --inventory ansible/inventory/lab.yml"
+            )
+        if not isinstance(self.paillier, bool):
+            raise ConfigError(f"paillier must be true or false, got {self.paillier!r}")
+        if self.paillier and self.engine != "cluster":
+            raise ConfigError(
+                "paillier encryption is a FATE 1.8 option, but the engine is the embedded FATE 2.2",
+                hint="use --engine cluster --inventory <a KubeFATE 1.8 inventory> (fate_deployment: kubefate)",
             )
         ratios = self.partition.get("ratios")
         if isinstance(ratios, Mapping) and {str(k) for k in ratios} != set(parties):

@@ -1,0 +1,205 @@
+"""The study's HomoLR job, as the experiment describes it, turned into a FATE 1.8 job; and back.
+
+Pure functions only. The experiment hands every engine FATE 2.2-style parameters
+(``HomoLRSettings.fate_params``); this module maps them onto FATE 1.8's ``HomoLogisticParam``
+and builds the job with :mod:`harness.engines.fate18_job` (golden-tested against fate_client 1.8's
+compile output). The one addition is the test set: a second Reader and a DataTransform that reuses
+the training transform's model feed HomoLR's ``validate_data``, FATE's own train-and-evaluate
+pattern (``examples/dsl/v2/homo_logistic_regression/homo_lr_train_eval_*.json``), so the final
+model scores the held-out rows in the same job, as on the FATE 2.2 engines.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from harness.engines import fate18_job as f18
+from harness.engines.base import HomoLRJob
+from harness.engines.fate18 import OutputData
+from harness.errors import ConfigError, EngineError
+from harness.logreg import HomoLRSettings
+
+# The study's convergence rule, which FATE 1.8 (unlike 2.2) can express: stop when the arbiter's
+# aggregated loss changes by less than tol between iterations.
+STUDY_TOL = 1e-4
+STUDY_EARLY_STOP = "diff"
+# KubeFATE 1.8's compose file mounts <deploy_dir>/confs-<id>/shared_dir/examples (volume
+# shared_dir_examples, bind-backed) at this path in both the client and the python container.
+CONTAINER_EXAMPLES = PurePosixPath("/data/projects/fate/examples")
+UPLOAD_PARTITIONS = 4
+VALIDATE = "validate"  # FATE 1.x's data type for validate_data rows in output and Evaluation
+
+_PENALTY = {"l2": "L2", "l1": "L1", "none": None}
+_INIT = {"zeros": "zeros", "ones": "ones", "consts": "const", "random": "random_uniform"}
+
+
+@dataclass(frozen=True)
+class Fate18Options:
+    """What only a FATE 1.8 job can set: encryption and the convergence check."""
+
+    paillier: bool = False
+    paillier_key_length: int = 1024
+    tol: float = STUDY_TOL
+    early_stop: str = STUDY_EARLY_STOP
+
+    @classmethod
+    def for_study(cls, settings: HomoLRSettings, *, paillier: bool) -> Fate18Options:
+        # A study that sets tol gets it in FATE too; otherwise the study's 1e-4.
+        return cls(paillier=paillier, tol=settings.tol if settings.tol else STUDY_TOL)
+
+
+def homo_lr_params(params: Mapping[str, Any], options: Fate18Options, *, max_train_rows: int) -> f18.HomoLRParams:
+    """FATE 1.8 HomoLR parameters equivalent to the experiment's (FATE 2.2-shaped) ``params``.
+
+    Full batch arrives as a batch as large as the biggest party's table (FATE 2.2 cannot say -1);
+    FATE 1.8 can, so such a batch becomes -1. A constant learning rate is ``decay=0``.
+    """
+    try:
+        opt = params["optimizer"]
+        method, penalty = str(opt["method"]), str(opt["penalty"])
+        alpha, lr = float(opt["alpha"]), float(opt["optimizer_params"]["lr"])
+        epochs, batch = int(params["epochs"]), int(params["batch_size"])
+        init = params.get("init_param") or {}
+        scheduler = params.get("learning_rate_scheduler") or {"method": "constant", "scheduler_params": {}}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"HomoLR parameters are incomplete for FATE 1.8: {exc}") from exc
+    if penalty not in _PENALTY:
+        raise ConfigError(f"HomoLR penalty {penalty!r} has no FATE 1.8 equivalent", hint="use l1, l2 or none")
+    init_method = str(init.get("method", "zeros"))
+    if init_method not in _INIT:
+        raise ConfigError(f"HomoLR init method {init_method!r} has no FATE 1.8 equivalent")
+    if init.get("fit_intercept", True) is not True:
+        raise ConfigError(
+            "fit_intercept=false is not expressible by this FATE 1.8 job builder",
+            hint="set model.fit_intercept: true",
+        )
+    factor = float((scheduler.get("scheduler_params") or {}).get("factor", 1.0))
+    if scheduler.get("method") != "constant" or factor != 1.0:
+        raise ConfigError(
+            f"learning-rate scheduler {scheduler} is not expressible in FATE 1.8 HomoLR",
+            hint="FATE 1.8 only decays as lr/sqrt(1+decay*t); use model.lr_scheduler: constant",
+        )
+    p = f18.HomoLRParams(
+        penalty=_PENALTY[penalty],
+        tol=options.tol,
+        alpha=alpha,
+        optimizer=method,
+        batch_size=-1 if batch >= max_train_rows else batch,
+        learning_rate=lr,
+        max_iter=epochs,
+        early_stop=options.early_stop,
+        init_method=_INIT[init_method],
+        decay=0,
+        decay_sqrt=True,
+        paillier=options.paillier,
+        paillier_key_length=options.paillier_key_length,
+    )
+    p.validate()
+    return p
+
+
+def check_settings(settings: HomoLRSettings, options: Fate18Options) -> None:
+    """Refuse, before any data moves, study settings a FATE 1.8 job cannot run (e.g. Paillier + RMSProp)."""
+    try:
+        homo_lr_params(settings.fate_params(max_party_rows=1), options, max_train_rows=1)
+    except ConfigError as exc:
+        raise ConfigError(f"the study's model settings cannot run on FATE 1.8: {exc.message}", hint=exc.hint) from exc
+
+
+def fate18_job(job: HomoLRJob, options: Fate18Options) -> f18.HomoLRJob:
+    roles = job.roles
+    max_rows = max(t.rows for t in job.train.values())
+    return f18.HomoLRJob(
+        roles=f18.Roles(guest=int(roles.guest), hosts=tuple(int(h) for h in roles.hosts), arbiter=int(roles.arbiter)),
+        guest_table=f18.Table(job.train[roles.guest].name, job.train[roles.guest].namespace),
+        host_tables=tuple(f18.Table(job.train[h].name, job.train[h].namespace) for h in roles.hosts),
+        params=homo_lr_params(job.params, options, max_train_rows=max_rows),
+        label_name=job.label,
+    )
+
+
+def with_validation(dsl: Mapping[str, Any], conf: Mapping[str, Any], job: HomoLRJob) -> tuple[dict, dict]:
+    """Add the test tables as HomoLR ``validate_data`` (reader_1 -> data_transform_1 with data_transform_0's model)."""
+    dsl, conf = copy.deepcopy(dict(dsl)), copy.deepcopy(dict(conf))
+    old = dsl["components"]
+    old["homo_lr_0"]["input"]["data"]["validate_data"] = ["data_transform_1.data"]
+    added = {
+        "reader_1": {"module": "Reader", "output": {"data": ["data"]}, "provider": "fate_flow"},
+        "data_transform_1": {
+            "module": "DataTransform",
+            "input": {"data": {"data": ["reader_1.data"]}, "model": ["data_transform_0.model"]},
+            "output": {"data": ["data"], "model": ["model"]},
+            "provider": "fate",
+        },
+    }
+    order = ["reader_0", "reader_1", "data_transform_0", "data_transform_1", "homo_lr_0", "evaluation_0"]
+    dsl["components"] = {name: {**old, **added}[name] for name in order}
+    roles = job.roles
+    by_role = conf["component_parameters"]["role"]
+    test = job.test[roles.guest]
+    by_role["guest"]["0"]["reader_1"] = {"table": {"name": test.name, "namespace": test.namespace}}
+    for index, host in enumerate(roles.hosts):
+        t = job.test[host]
+        by_role["host"][str(index)]["reader_1"] = {"table": {"name": t.name, "namespace": t.namespace}}
+    return dsl, conf
+
+
+def build_study_job(job: HomoLRJob, options: Fate18Options) -> tuple[dict[str, Any], dict[str, Any]]:
+    """DSL v2 and runtime conf for one study job, ready for ``POST /v1/job/submit``."""
+    return with_validation(f18.build_dsl(), f18.build_conf(fate18_job(job, options)), job)
+
+
+def upload_conf(container_file: PurePosixPath, table: str, namespace: str) -> dict[str, Any]:
+    """``flow data upload -c`` conf; the same keys fate_client 1.8 sends (see fate18.Flow18Client.upload)."""
+    return {
+        "file": str(container_file),
+        "table_name": table,
+        "namespace": namespace,
+        "head": 1,
+        "partition": UPLOAD_PARTITIONS,
+        "id_delimiter": ",",
+        "extend_sid": False,
+        "auto_increasing_sid": False,
+        "drop": 1,
+    }
+
+
+def scores_from_output(out: OutputData, *, id_column: str) -> pd.DataFrame:
+    """The validate (test) rows of HomoLR's output as ``id_column, label, score``.
+
+    The first column is the table's id column under whatever name the upload gave it.
+    """
+    header = list(out.header)
+    missing = {"label", "predict_score", "type"} - set(header)
+    if missing or not header:
+        raise EngineError(f"HomoLR output lacks columns {sorted(missing)}; got {header}")
+    frame = pd.DataFrame(out.rows, columns=header)
+    frame = frame[frame["type"] == VALIDATE]
+    if frame.empty:
+        types = sorted({row[header.index("type")] for row in out.rows})
+        raise EngineError(
+            f"HomoLR output holds no '{VALIDATE}' rows (types found: {types})",
+            hint="the job must feed the test table to homo_lr_0 as validate_data",
+        )
+    result = pd.DataFrame({id_column: frame[header[0]], "label": frame["label"], "score": frame["predict_score"]})
+    try:
+        return result.astype({id_column: "int64", "label": "int64", "score": "float64"}).reset_index(drop=True)
+    except ValueError as exc:
+        raise EngineError(f"HomoLR output has non-numeric ids, labels or scores: {exc}") from exc
+
+
+def evaluation_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
+    """Scalar metrics of the test (validate) set from Evaluation's summary ``{model: {type: {metric: v}}}``."""
+    found: dict[str, float] = {}
+    for per_type in summary.values():
+        if isinstance(per_type, Mapping) and isinstance(per_type.get(VALIDATE), Mapping):
+            for name, value in per_type[VALIDATE].items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    found.setdefault(str(name), float(value))
+    return found
