@@ -76,8 +76,10 @@ lab-destroy: ## remove every trace of the lab (keeps the cached base image in la
 lab-status: ## one line per lab host
 	bash lab/status.sh
 
-test-lab: setup ## tests that need the lab (make lab first)
-	$(PY) -m pytest -m lab -q $(PYTEST_ARGS)
+# tests/lab needs a deployed cluster and tests/ansible ends by destroying it, so the order matters.
+LAB_TESTS ?= tests/lab tests/ansible
+test-lab: setup setup-ansible ## tests that need the lab (make cluster first; LAB_TESTS=... to pick)
+	$(PY) -m pytest -m lab -q $(PYTEST_ARGS) $(LAB_TESTS)
 
 # Without INVENTORY, `make cluster` builds the local lab first and deploys on it.
 LAB_INVENTORY := ansible/inventory/lab.yml

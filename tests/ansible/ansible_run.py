@@ -29,6 +29,12 @@ class PlaybookRun:
     seconds: float
     recap: dict[str, dict[str, int]]
 
+    @classmethod
+    def from_log(cls, path: Path) -> PlaybookRun:
+        """A run recorded by a caller that checked its exit status (CI's `make cluster` under set -e)."""
+        output = path.read_text(errors="replace")
+        return cls(str(path), 0, output, 0.0, parse_recap(output))
+
     def summary(self, tail: int = 60) -> str:
         lines = self.output.splitlines()[-tail:]
         return f"{self.playbook}: rc={self.returncode} in {self.seconds:.0f}s\n" + "\n".join(lines)
@@ -90,3 +96,30 @@ def run_on_host(
              "HOME": str(Path.home())},
     )
     return result.returncode, result.stdout + result.stderr
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python3 tests/ansible/ansible_run.py --expect-unchanged LOG`: CI's check that a re-run converged."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Check an ansible-playbook log's PLAY RECAP.")
+    parser.add_argument("--expect-unchanged", metavar="LOG", required=True,
+                        help="fail unless every host reports changed=0, failed=0, unreachable=0")
+    log = Path(parser.parse_args(argv).expect_unchanged).read_text(errors="replace")
+    recap = parse_recap(log)
+    if not recap:
+        print(f"no PLAY RECAP in {log[-2000:]!r}")
+        return 1
+    bad = {h: c for h, c in recap.items() if c["changed"] or c["failed"] or c["unreachable"]}
+    for host, counters in recap.items():
+        print(f"{host}: changed={counters['changed']} failed={counters['failed']} "
+              f"unreachable={counters['unreachable']}")
+    if bad:
+        print(f"not converged: {sorted(bad)} reported changes or failures")
+        return 1
+    print(f"converged: {len(recap)} hosts, zero changes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,15 +1,19 @@
 """cluster.yml / verify.yml / destroy.yml against the local three-host lab (`make lab`).
 
 One ordered scenario (module-scoped state): converge, converge again with changed=0, query each party's
-FATE-Flow, probe the firewall, run verify.yml, destroy twice and check the hosts are clean. Slow: about
+FATE-Flow, probe the firewall, restart a host and see its services come back, run verify.yml, destroy
+twice and check the hosts are clean. CI passes the logs of its own `make cluster` runs instead of
+converging again (FATELAB_CLUSTER_LOG, FATELAB_CLUSTER_AGAIN_LOG). Slow: about
 10-15 min on 2 cores. Skipped with the reason when the lab is not up.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -52,9 +56,18 @@ def parties() -> dict[str, dict]:
     return inventory_hosts()
 
 
+def _converge(log_variable: str) -> PlaybookRun:
+    """Run cluster.yml, or read the log of a `make cluster` CI has just run (named by the variable).
+
+    CI's lab stage runs `make cluster` itself; reading its log checks that very run and saves two
+    converges (about 4 min) here."""
+    log = os.environ.get(log_variable)
+    return PlaybookRun.from_log(Path(log)) if log else run_playbook("cluster.yml")
+
+
 @pytest.fixture(scope="module")
 def first_converge(parties: dict[str, dict]) -> PlaybookRun:
-    return run_playbook("cluster.yml")
+    return _converge("FATELAB_CLUSTER_LOG")
 
 
 def _assert_clean_run(run: PlaybookRun, parties: dict[str, dict]) -> None:
@@ -80,7 +93,7 @@ def test_cluster_converges(first_converge: PlaybookRun, parties: dict[str, dict]
 
 
 def test_second_converge_changes_nothing(first_converge: PlaybookRun, parties: dict[str, dict]) -> None:
-    second = run_playbook("cluster.yml")
+    second = _converge("FATELAB_CLUSTER_AGAIN_LOG")
     _assert_clean_run(second, parties)
     changed = {h: c["changed"] for h, c in second.recap.items() if c["changed"]}
     assert not changed, f"second run changed something: {changed}\n{second.summary(200)}"
@@ -109,6 +122,36 @@ def test_rabbitmq_management_is_not_exposed(first_converge: PlaybookRun, parties
     address = next(iter(parties.values()))["ansible_host"]
     with pytest.raises(OSError):
         socket.create_connection((address, MANAGEMENT_PORT), timeout=3).close()
+
+
+def _wait_until(check, seconds: float) -> bool:  # noqa: ANN001 - a no-argument predicate
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return True
+        except OSError:
+            pass
+        time.sleep(2)
+    return False
+
+
+def test_a_restarted_host_brings_its_services_back(
+    first_converge: PlaybookRun, parties: dict[str, dict]
+) -> None:
+    """A reboot of one party's host: FATE-Flow, RabbitMQ and nginx come back by themselves (systemd).
+
+    Runs before verify.yml, so the federation verified below includes the restarted party."""
+    (peer, _), (host, hv) = list(parties.items())[0], list(parties.items())[-1]
+    restart = subprocess.run([str(ROOT / "lab" / "restart-host.sh"), str(hv["party_id"])],
+                             capture_output=True, text=True, timeout=300)
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    address = hv["ansible_host"]
+    assert _wait_until(lambda: _site_party_id(address) == str(hv["party_id"]), 240), (
+        f"FATE-Flow on {host} did not come back after a restart: {run_on_host(host, 'systemctl --failed')[1]}")
+    for port in (PROXY_PORT, AMQP_PORT):
+        assert _wait_until(lambda port=port: _connects_from(peer, address, port), 120), (
+            f"port {port} on {host} not reachable from {peer} after a restart")
 
 
 def test_verify_playbook_passes(first_converge: PlaybookRun, parties: dict[str, dict]) -> None:

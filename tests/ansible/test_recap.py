@@ -53,3 +53,18 @@ ok: [party10000] =>
 def test_count_job_successes_counts_only_successful_results() -> None:
     assert count_job_successes(VERIFY_EXCERPT) == 2
     assert count_job_successes("status: failed\n") == 0
+
+
+def test_expect_unchanged_fails_on_changes_and_passes_on_a_converged_log(tmp_path, capsys) -> None:  # noqa: ANN001
+    from ansible_run import main
+
+    changed = tmp_path / "changed.log"
+    changed.write_text(RECAP)
+    assert main(["--expect-unchanged", str(changed)]) == 1
+    assert "not converged" in capsys.readouterr().out
+    converged = tmp_path / "converged.log"
+    converged.write_text("PLAY RECAP ****\nparty9999 : ok=42 changed=0 unreachable=0 failed=0 skipped=19\n")
+    assert main(["--expect-unchanged", str(converged)]) == 0
+    empty = tmp_path / "empty.log"
+    empty.write_text("ERROR! the playbook could not be found\n")
+    assert main(["--expect-unchanged", str(empty)]) == 1
