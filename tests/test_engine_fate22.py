@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -91,22 +92,44 @@ def test_federated_job_scores_match_fate_evaluation(engine: StandaloneEngine, ta
     assert 0.6 < ours["auc"] < 1.0
     assert ours["auc"] == pytest.approx(result.fate_metrics["auc"], abs=1e-6)
     assert ours["ks"] == pytest.approx(result.fate_metrics["ks"], abs=1e-3)
+    # Wall time is FATE's own start-to-end of the guest's job, not our clock (which includes queueing).
+    record = engine.client.job_status(result.job_id, role="guest", party_id="9999")
+    assert result.wall_s == pytest.approx(record["elapsed"] / 1000.0)
+    assert result.wall_s == pytest.approx((record["end_time"] - record["start_time"]) / 1000.0, abs=0.01)
 
 
-def test_failed_job_raises_with_the_failing_task_log(engine: StandaloneEngine, tables: dict[str, Table]) -> None:
+def test_failed_job_raises_with_the_failing_task_log_and_stops_the_jobs_behind_it(
+    engine: StandaloneEngine, tables: dict[str, Table], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roles = Roles(guest="9999", hosts=("9998",), arbiter="10000")
     missing = Table("9998", "fatelab", "pytest_no_such_table", 10)
-    job = HomoLRJob(
-        roles=Roles(guest="9999", hosts=("9998",), arbiter="10000"),
+    failing = HomoLRJob(
+        roles=roles,
         train={"9999": tables["9999"], "9998": missing},
         test={"9999": tables["test"], "9998": tables["test"]},
         params=HomoLRSettings(epochs=1).fate_params(max_party_rows=400),
     )
+    behind = HomoLRJob(
+        roles=roles,
+        train={"9999": tables["9999"], "9998": tables["9998"]},
+        test={"9999": tables["test"], "9998": tables["test"]},
+        params=HomoLRSettings(epochs=30).fate_params(max_party_rows=400),
+    )
+    submitted: list[str] = []
+    real_submit = engine.client.submit
+    monkeypatch.setattr(engine.client, "submit", lambda dag: submitted.append(real_submit(dag)) or submitted[-1])
     with pytest.raises(EngineError) as failure:
-        engine.run_many([("pytest failing job", job)])
+        engine.run_many([("pytest failing job", failing), ("pytest job behind it", behind)])
     text = str(failure.value)
     assert "failed" in text
     assert "reader_train" in text and "9998" in text
     assert "pytest_no_such_table" in text or "table" in text.lower()
+    # The job queued behind the failure was stopped, not left to run for minutes.
+    assert len(submitted) == 2
+    deadline = time.monotonic() + 60
+    while (state := str(engine.client.job_status(submitted[1]).get("status")).lower()) not in ("canceled", "failed"):
+        assert state != "success" and time.monotonic() < deadline, f"the job behind the failure is {state}"
+        time.sleep(2)
 
 
 def test_failed_upload_leaves_no_table(engine: StandaloneEngine, tmp_path: Path) -> None:

@@ -14,20 +14,15 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Roles, Table, UploadRequest
-from harness.engines.fate22 import (
-    TERMINAL_FAILURES,
-    FlowRestClient,
-    build_homo_lr_dag,
-    collect_job_result,
-    upload_tables,
-)
+from harness.engines.fate22 import TERMINAL_FAILURES, FlowRestClient, upload_tables
+from harness.engines.fate22_jobs import Watch, run_jobs
 from harness.errors import ConfigError, DataError, EngineError, FatelabError
 from harness.inventory import Cluster, Party, load_inventory
 from harness.remote import Placement, RemoteCluster
@@ -240,21 +235,9 @@ class ClusterEngine:
 
     def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
         """Submit every job to its guest's FATE-Flow, then wait for each in order."""
-        submitted = []
-        for what, job in jobs:
-            self._require_flows(job.roles.all_parties())
-            job_id = self.client(job.roles.guest).submit(build_homo_lr_dag(job))
-            submitted.append((what, job, job_id, time.monotonic()))
-        results = []
-        for index, (what, job, job_id, started) in enumerate(submitted):
-            try:
-                self._wait(job_id, what, job.roles)
-            except EngineError:
-                for _, later, later_id, _ in submitted[index + 1 :]:
-                    self.client(later.roles.guest).stop(later_id)
-                raise
-            results.append(self._collect(job_id, job, started))
-        return results
+        return run_jobs(
+            PartyFlows(self), jobs, progress=self.progress, timeout=self.job_timeout, poll_seconds=POLL_SECONDS
+        )
 
     # -- placement record ------------------------------------------------------------------
     def placement(self) -> dict[str, Any]:
@@ -291,81 +274,54 @@ class ClusterEngine:
         tmp.write_text(json.dumps(self.placement(), indent=2, sort_keys=True))
         tmp.replace(path)
 
-    # -- jobs ------------------------------------------------------------------------------
+    # -- flows -----------------------------------------------------------------------------
     def _require_flows(self, parties: Any) -> None:
         """Fail before submitting anything when a needed party's FATE-Flow does not answer."""
         for pid in parties:
             site_party_id(self.endpoint(pid))
 
-    def _wait(self, job_id: str, what: str, roles: Roles) -> None:
-        from tqdm import tqdm
+    def close(self) -> None:
+        self.remote.close()
 
-        guest = self.client(roles.guest)
-        others = [self.endpoint(p) for p in roles.all_parties() if p != roles.guest]
-        misses = {e.party.party_id: 0 for e in others}
-        started = last_probe = time.monotonic()
-        bar = tqdm(total=None, desc=what, unit="task", disable=not self.progress, leave=False, dynamic_ncols=True)
-        try:
-            while True:
-                try:
-                    state = str(guest.job_status(job_id).get("status", "")).lower()
-                except EngineError as exc:
-                    raise EngineError(
-                        f"FATE job {job_id} ({what}): {self.endpoint(roles.guest).not_answering()}",
-                        hint="the guest schedules the job; check its service, then re-run",
-                    ) from exc
-                tasks = guest.tasks(job_id)
-                bar.total = len({t["task_name"] for t in tasks}) or None
-                bar.n = sum(1 for t in tasks if str(t.get("status")).lower() == "success")
-                bar.set_postfix_str(state)
-                bar.refresh()
-                if state == "success":
-                    return
-                if state in TERMINAL_FAILURES:
-                    raise self._failure(job_id, what, roles, state)
-                now = time.monotonic()
-                if now - last_probe >= LIVENESS_SECONDS:
-                    last_probe = now
-                    for endpoint in others:
-                        try:
-                            site_party_id(endpoint, timeout=SITE_TIMEOUT)
-                            misses[endpoint.party.party_id] = 0
-                        except EngineError:
-                            misses[endpoint.party.party_id] += 1
-                    down = [e for e in others if misses[e.party.party_id] >= LIVENESS_MISSES]
-                    if down:
-                        guest.stop(job_id)
-                        raise self._failure(job_id, what, roles, "stopped", down=down)
-                if now - started > self.job_timeout:
-                    guest.stop(job_id)
-                    raise EngineError(
-                        f"FATE job {job_id} ({what}) did not finish within {self.job_timeout:.0f} s; "
-                        "stopped.\n" + self._report(job_id, roles)[2]
-                    )
-                time.sleep(POLL_SECONDS)
-        finally:
-            bar.close()
 
-    def _failure(
-        self, job_id: str, what: str, roles: Roles, state: str, down: Sequence[PartyEndpoint] = ()
-    ) -> EngineError:
-        culprit, culprit_down, report = self._report(job_id, roles, down)
+class PartyFlows:
+    """The cluster's side of the shared job loop (a ``JobSite``): one FATE-Flow per party.
+
+    The guest's FATE-Flow schedules the job; the other parties' FATE-Flows are probed while it
+    runs, because FATE itself would wait days for a party that went away. Task logs are read from
+    the FATE-Flow of the party that ran the task.
+    """
+
+    def __init__(self, engine: ClusterEngine) -> None:
+        self.engine = engine
+
+    def guest(self, roles: Roles) -> FlowRestClient:
+        return self.engine.client(roles.guest)
+
+    def before_submit(self, roles: Roles) -> None:
+        self.engine._require_flows(roles.all_parties())
+
+    def watch(self, roles: Roles) -> Watch:
+        others = {p: self.engine.endpoint(p) for p in roles.all_parties() if p != roles.guest}
+        return liveness_watch(others)
+
+    def failure(self, job_id: str, what: str, roles: Roles, state: str, down: Sequence[str]) -> EngineError:
+        culprit, culprit_down, report = self.report(job_id, roles, down)
         if culprit is None:
             return EngineError(f"FATE job {job_id} ({what}) {state}.\n{report}")
-        e = self.endpoint(culprit)
-        answering = not culprit_down
+        e = self.engine.endpoint(culprit)
         return EngineError(
             f"FATE job {job_id} ({what}) {state} at party {culprit} "
             f"({_role_names(roles, culprit)}, inventory host {e.party.host}).\n{report}",
             hint=(
-                f"full logs: 'flow job download-log -j {job_id}' against {e.url}"
-                if answering
-                else f"restart party {culprit}'s FATE-Flow ('systemctl restart fate-flow' on "
+                f"restart party {culprit}'s FATE-Flow ('systemctl restart fate-flow' on "
                 f"{e.party.host}), then re-run"
+                if culprit_down
+                else f"full logs: 'flow job download-log -j {job_id}' against {e.url}"
             ),
         )
 
-    def _report(self, job_id: str, roles: Roles, down: Sequence[PartyEndpoint] = ()) -> tuple[str | None, bool, str]:
+    def report(self, job_id: str, roles: Roles, down: Sequence[str] = ()) -> tuple[str | None, bool, str]:
         """(failing party, whether its FATE-Flow is down, text with each party's failed tasks).
 
         Logs come from each party's own FATE-Flow. A party whose FATE-Flow is down is blamed before
@@ -374,9 +330,9 @@ class ClusterEngine:
         sections: list[str] = []
         culprit: str | None = None
         culprit_down = False
-        down_ids = {e.party.party_id for e in down}
+        down_ids = {self.engine.endpoint(p).party.party_id for p in down}
         for pid in roles.all_parties():
-            endpoint = self.endpoint(pid)
+            endpoint = self.engine.endpoint(pid)
             if endpoint.party.party_id in down_ids:
                 sections.append(f"--- {endpoint.not_answering()}; its task logs are unavailable ---")
                 if not culprit_down:
@@ -389,7 +345,7 @@ class ClusterEngine:
                 if not culprit_down:
                     culprit, culprit_down = pid, True
                 continue
-            client = self.client(pid)
+            client = self.engine.client(pid)
             tasks = [t for t in client.tasks(job_id) if str(t.get("party_id")) == pid]
             failed = [t for t in tasks if str(t.get("status")).lower() in TERMINAL_FAILURES]
             # A task that failed is the cause; tasks canceled or timed out after it are consequences.
@@ -407,19 +363,41 @@ class ClusterEngine:
             sections.append("(no party's FATE-Flow reported a failed task; the job was stopped or timed out)")
         return culprit, culprit_down, "\n".join(sections)
 
-    def _collect(self, job_id: str, job: HomoLRJob, started: float) -> JobResult:
-        # Each party's flow reports only its own tasks' timings.
-        tasks = [
+    def task_records(self, job_id: str, roles: Roles) -> list[dict[str, Any]]:
+        # Each party's FATE-Flow reports only its own tasks' timings.
+        return [
             t
-            for pid in job.roles.all_parties()
-            for t in self.client(pid).tasks(job_id)
+            for pid in roles.all_parties()
+            for t in self.engine.client(pid).tasks(job_id)
             if str(t.get("party_id")) == pid
         ]
-        wall = time.monotonic() - started
-        return collect_job_result(self.client(job.roles.guest), job_id, job, wall_s=wall, tasks=tasks)
 
-    def close(self) -> None:
-        self.remote.close()
+
+def liveness_watch(
+    endpoints: Mapping[str, PartyEndpoint],
+    *,
+    probe: Callable[[PartyEndpoint], object] = lambda e: site_party_id(e, timeout=SITE_TIMEOUT),
+    clock: Callable[[], float] = time.monotonic,
+) -> Watch:
+    """Parties whose FATE-Flow missed LIVENESS_MISSES probes in a row (at most one probe per LIVENESS_SECONDS)."""
+    misses = dict.fromkeys(endpoints, 0)
+    last_probe = clock()
+
+    def down() -> list[str]:
+        nonlocal last_probe
+        now = clock()
+        if now - last_probe < LIVENESS_SECONDS:
+            return []
+        last_probe = now
+        for pid, endpoint in endpoints.items():
+            try:
+                probe(endpoint)
+                misses[pid] = 0
+            except EngineError:
+                misses[pid] += 1
+        return [pid for pid, missed in misses.items() if missed >= LIVENESS_MISSES]
+
+    return down
 
 
 def _role_names(roles: Roles, party: str | None) -> str:

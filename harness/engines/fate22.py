@@ -9,7 +9,6 @@ the cost of every arm for nothing.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Table, UploadR
 from harness.errors import EngineError
 
 TERMINAL_FAILURES = ("failed", "canceled", "timeout")
-POLL_SECONDS = 2.0
 # Small tables on a 2-core machine: one partition and one core per task avoid spawning process
 # pools whose start-up dwarfs the work.
 DEFAULT_JOB_CONF: dict[str, Any] = {"computing_partitions": 1, "cores": 1, "task": {"engine_run": {"cores": 1}}}
@@ -138,8 +136,10 @@ class FlowRestClient:
     def submit(self, dag: Mapping[str, Any]) -> str:
         return str(self._ok(self._client.job.submit(dag_schema=dict(dag)), "submit the job")["job_id"])
 
-    def job_status(self, job_id: str) -> dict[str, Any]:
-        data = self._ok(self._client.job.query(job_id=job_id), f"query job {job_id}").get("data") or []
+    def job_status(self, job_id: str, role: str | None = None, party_id: str | None = None) -> dict[str, Any]:
+        """One party's record of the job (the first FATE returns unless role and party_id pick one)."""
+        response = self._client.job.query(job_id=job_id, role=role, party_id=party_id)
+        data = self._ok(response, f"query job {job_id}").get("data") or []
         return data[0] if data else {}
 
     def tasks(self, job_id: str, role: str | None = None, party_id: str | None = None) -> list[dict[str, Any]]:
@@ -153,36 +153,24 @@ class FlowRestClient:
 
     def wait(self, job_id: str, *, what: str, progress: bool, timeout: float = 3600.0) -> dict[str, Any]:
         """Poll until the job ends; on failure raise EngineError carrying the failing task's log."""
-        from tqdm import tqdm
+        # Imported here: fate22_jobs builds on this module.
+        from harness.engines.fate22_jobs import wait_job
 
-        started = time.monotonic()
-        bar = tqdm(total=None, desc=what, unit="task", disable=not progress, leave=False, dynamic_ncols=True)
-        try:
-            while True:
-                status = self.job_status(job_id)
-                state = str(status.get("status", "")).lower()
-                tasks = self.tasks(job_id, role=status.get("role"), party_id=status.get("party_id"))
-                done = sum(1 for t in tasks if str(t.get("status")).lower() == "success")
-                running = [t["task_name"] for t in tasks if str(t.get("status")).lower() == "running"]
-                if tasks:
-                    bar.total = len({t["task_name"] for t in tasks})
-                bar.n = done
-                bar.set_postfix_str(",".join(running) or state)
-                bar.refresh()
-                if state == "success":
-                    return status
-                if state in TERMINAL_FAILURES:
-                    raise EngineError(
-                        f"FATE job {job_id} ({what}) {state}.\n{self.failure_report(job_id)}",
-                        hint="the log above is the failing task's; full logs: 'flow job download-log -j "
-                        f"{job_id}' against {self.host}:{self.port}.",
-                    )
-                if time.monotonic() - started > timeout:
-                    self.stop(job_id)
-                    raise EngineError(f"FATE job {job_id} ({what}) did not finish within {timeout:.0f} s; stopped.")
-                time.sleep(POLL_SECONDS)
-        finally:
-            bar.close()
+        return wait_job(
+            self,
+            job_id,
+            what=what,
+            failure=lambda state, _down: self.job_failure(job_id, what, state),
+            progress=progress,
+            timeout=timeout,
+        )
+
+    def job_failure(self, job_id: str, what: str, state: str) -> EngineError:
+        return EngineError(
+            f"FATE job {job_id} ({what}) {state}.\n{self.failure_report(job_id)}",
+            hint="the log above is the failing task's; full logs: 'flow job download-log -j "
+            f"{job_id}' against {self.host}:{self.port}.",
+        )
 
     def failure_report(self, job_id: str, lines: int = 40) -> str:
         """The failing tasks' names, parties and the tail of their error logs."""
@@ -252,27 +240,6 @@ def scores_from_output(frame: pd.DataFrame, *, id_column: str, dataset_type: str
 def table_name(tag: str, digest: str) -> str:
     """Content-addressed table names make re-runs reuse an upload and never mix two versions."""
     return f"{tag}_{digest[:12]}"
-
-
-def run_homo_lr_jobs(
-    client: FlowRestClient, jobs: Sequence[tuple[str, HomoLRJob]], *, progress: bool
-) -> list[JobResult]:
-    """Submit every job at once, then collect them in order.
-
-    FATE-Flow runs as many at a time as its cores allow; most of a job is process start-up and
-    scheduler polling, so overlapping jobs hides part of that latency.
-    """
-    submitted = []
-    for what, job in jobs:
-        submitted.append((what, job, client.submit(build_homo_lr_dag(job)), time.monotonic()))
-    results = []
-    for what, job, job_id, started in submitted:
-        status = client.wait(job_id, what=what, progress=progress)
-        # FATE's own elapsed excludes time queued behind other jobs; fall back to our clock.
-        elapsed_ms = status.get("elapsed")
-        wall_s = float(elapsed_ms) / 1000.0 if elapsed_ms else time.monotonic() - started
-        results.append(collect_job_result(client, job_id, job, wall_s=wall_s, tasks=client.tasks(job_id)))
-    return results
 
 
 def task_timings(tasks: Iterable[Mapping[str, Any]]) -> dict[str, float]:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
-from harness.engines.fate22 import FlowRestClient, run_homo_lr_jobs, upload_tables
+from harness.engines.fate22 import FlowRestClient, upload_tables
+from harness.engines.fate22_jobs import SingleFlow, run_jobs
 from harness.engines.flow_server import LocalFlowServer
 
 
@@ -49,4 +50,4 @@ class StandaloneEngine:
         return upload_tables(self.client, requests, progress=self.progress)
 
     def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
-        return run_homo_lr_jobs(self.client, jobs, progress=self.progress)
+        return run_jobs(SingleFlow(self.client), jobs, progress=self.progress)
