@@ -362,12 +362,8 @@ def run_study(config: StudyConfig, engine: Engine) -> tuple[Path, dict[str, Any]
             if config.balance == "smote"
             else "none"
         ),
-        "model": {
-            "family": "logistic regression",
-            "settings": config.model.__dict__,
-            "fate_mapping": fate_mapping(config, max_rows),
-            "not_expressible": not_expressible(config),
-        },
+        "model": {"family": "logistic regression", "settings": config.model.__dict__}
+        | model_mapping_section(engine, config, max_rows),
         "arms": arms,
         "arm_details": details,
         "sweep": sweep_results,
@@ -394,6 +390,24 @@ def run_study(config: StudyConfig, engine: Engine) -> tuple[Path, dict[str, Any]
     say(render_summary_line(results_doc))
     say(f"report: {run_dir / 'report.md'}")
     return run_dir, results_doc
+
+
+FATE22_TARGET = "FATE 2.2 HomoLR"
+
+
+def model_mapping_section(engine: Engine, config: StudyConfig, max_rows: int) -> dict[str, Any]:
+    """The model section's FATE part: which FATE the settings went to, how, and what it cannot express.
+
+    An engine whose FATE maps the settings differently describes it itself with
+    ``model_mapping(config, max_rows) -> (target, mapping, caveats)`` (FATE 1.8 does); the FATE 2.2
+    engines use the mapping below.
+    """
+    own = getattr(engine, "model_mapping", None)
+    if callable(own):
+        target, mapping, caveats = own(config, max_rows)
+    else:
+        target, mapping, caveats = FATE22_TARGET, fate_mapping(config, max_rows), not_expressible(config)
+    return {"fate_target": target, "fate_mapping": mapping, "not_expressible": caveats}
 
 
 def fate_mapping(config: StudyConfig, max_rows: int) -> dict[str, str]:

@@ -569,11 +569,13 @@ def _model_section(results: Mapping[str, Any]) -> list[str]:
     out += [f"Family: {model.get('family', _DASH)}", ""]
     if model.get("settings"):
         out += ["Settings (shared by every arm):", ""] + _kv_table(model["settings"], "Setting") + [""]
+    # Results written before engines named their FATE version have no fate_target.
+    target = _plain(model.get("fate_target") or "FATE HomoLR")
     if model.get("fate_mapping"):
-        out += ["How the settings map onto FATE HomoLR:", ""] + _kv_table(model["fate_mapping"], "Setting",
-                                                                          "FATE parameter") + [""]
+        out += [f"How the settings map onto {target}:", ""] + _kv_table(model["fate_mapping"], "Setting",
+                                                                         "FATE parameter") + [""]
     if model.get("not_expressible"):
-        out += ["Settings with no FATE HomoLR equivalent:", ""]
+        out += [f"What {target} cannot express, and how it compares with the in-process baselines:", ""]
         out += [f"- {_plain(x)}" for x in model["not_expressible"]] + [""]
     return out
 

@@ -362,6 +362,44 @@ def test_standin_paillier_option_encrypts_on_hosts(site: Site, study_tables: dic
     assert conf["component_parameters"]["common"]["homo_lr_0"]["optimizer"] == "sgd"
 
 
+def test_standin_report_model_section_is_what_the_fate18_job_ran(
+    site: Site, study_tables: dict, tmp_path: Path
+) -> None:
+    from harness import report
+    from harness.config import load_config
+    from harness.experiment import model_mapping_section
+
+    sgd = HomoLRSettings(epochs=5, learning_rate=0.05, alpha=1.0, optimizer="sgd", penalty="l2")
+    config = load_config(engine="cluster", inventory=site.inventory, model=sgd, paillier=True)
+    engine = site.engine(options=Fate18Options.for_study(config.model, paillier=config.paillier))
+    engine.upload_many(all_requests(study_tables))
+    job = study_job(study_tables, sgd)
+    engine.run_many([("federated HomoLR", job)])
+    conf = site.flows[9999].paths("POST", "/v1/job/submit")[0].json()["job_runtime_conf"]["component_parameters"]
+    lr, host = conf["common"]["homo_lr_0"], conf["role"]["host"]["0|1"]["homo_lr_0"]["encrypt_param"]
+
+    section = model_mapping_section(engine, config, max(t.rows for t in job.train.values()))
+    assert section["fate_target"].startswith("FATE 1.8 HomoLR")
+    mapping = section["fate_mapping"]
+    # Each line of the report's mapping carries the value the submitted job holds.
+    assert mapping["full batch"].startswith(f"batch_size={lr['batch_size']} ") and lr["batch_size"] == -1
+    assert mapping["convergence"].startswith(f"tol={lr['tol']}, early_stop='{lr['early_stop']}'")
+    assert mapping["optimizer, learning rate"] == f"optimizer='{lr['optimizer']}', learning_rate={lr['learning_rate']}"
+    assert mapping["penalty, alpha"] == f"penalty='{lr['penalty']}', alpha={lr['alpha']}"
+    assert mapping["epochs"].startswith(f"max_iter={lr['max_iter']} ")
+    assert mapping["learning rate decay (constant)"].startswith(f"decay={lr['decay']}, decay_sqrt={lr['decay_sqrt']}")
+    assert f"'{host['method']}', key_length={host['key_length']}" in mapping["encryption"]
+    assert any("does not clip gradients" in c for c in section["not_expressible"])
+    assert any("may finish before 5 epochs" in c for c in section["not_expressible"])
+
+    doc = {"run_id": "fate18-model", "engine": engine.describe(), "model": {"family": "logistic regression"} | section}
+    run_dir = report.write_report(doc, tmp_path / "reports")
+    saved = json.loads((run_dir / "results.json").read_text())
+    assert saved["model"]["fate_mapping"] == mapping and saved["engine"]["homo_lr_0_conf"] == lr
+    md = (run_dir / "report.md").read_text()
+    assert f"How the settings map onto {section['fate_target']}:" in md and "FATE 2.2 HomoLR" not in md
+
+
 # ------------------------------------------------------------------------------------ pure mapping
 def test_study_job_is_the_golden_builder_plus_the_test_reader(study_tables: dict) -> None:
     job = study_job(study_tables)

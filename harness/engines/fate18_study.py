@@ -112,6 +112,78 @@ def check_settings(settings: HomoLRSettings, options: Fate18Options) -> None:
         raise ConfigError(f"the study's model settings cannot run on FATE 1.8: {exc.message}", hint=exc.hint) from exc
 
 
+MAPPING_TARGET = "FATE 1.8 HomoLR (HomoLogisticParam)"
+
+
+def model_mapping(
+    settings: HomoLRSettings, options: Fate18Options, *, max_rows: int
+) -> tuple[dict[str, str], list[str]]:
+    """The report's view of :func:`homo_lr_params`: each study setting and the FATE 1.8 value it became,
+    then where FATE 1.8 trains differently from the in-process baselines.
+
+    Every value is read from the parameters the job is built with, so the report cannot drift from
+    what was submitted. ``max_rows`` is the largest party's balanced training rows (full batch).
+    """
+    p = homo_lr_params(settings.fate_params(max_party_rows=max_rows), options, max_train_rows=max_rows)
+    if p.batch_size == -1:
+        batch = "batch_size=-1 (FATE 1.8's full batch; the largest party's rows fit in one batch)"
+    else:
+        batch = f"batch_size={p.batch_size}"
+    if not settings.tol:
+        tol_source = "model.tol is unset; the FATE 1.8 engine's default"
+    elif settings.tol == p.tol:
+        tol_source = "model.tol"
+    else:
+        tol_source = f"the engine's option; model.tol is {settings.tol}"
+    if p.paillier:
+        encryption = (
+            f"hosts: encrypt_param.method='Paillier', key_length={p.paillier_key_length}; guest unencrypted "
+            f"(FATE 1.8 allows Paillier only with optimizer 'sgd'; this job uses {p.optimizer!r})"
+        )
+    else:
+        encryption = "encrypt_param.method=None (Paillier is available with --paillier and needs optimizer 'sgd')"
+    mapping = {
+        "penalty, alpha": f"penalty={p.penalty!r}, alpha={p.alpha}",
+        "optimizer, learning rate": f"optimizer={p.optimizer!r}, learning_rate={p.learning_rate}",
+        "full batch" if settings.batch_size is None else f"batch_size {settings.batch_size}": batch,
+        "epochs": f"max_iter={p.max_iter} (an upper bound: early_stop may end training sooner)",
+        "convergence": (
+            f"tol={p.tol}, early_stop={p.early_stop!r}: stop when the arbiter's aggregated loss changes by "
+            f"less than tol between iterations ({tol_source})"
+        ),
+        "init": f"init_param.init_method={p.init_method!r}; FATE 1.8 HomoLR always fits an intercept",
+        "learning rate decay (constant)": (
+            f"decay={p.decay}, decay_sqrt={p.decay_sqrt}: lr/sqrt(1+decay*t) stays at learning_rate"
+        ),
+        "aggregation": f"aggregate_iters={p.aggregate_iters} (FedAvg after every iteration)",
+        "encryption": encryption,
+    }
+    caveats = []
+    if settings.max_grad_norm is not None:
+        caveats.append(
+            f"gradient clipping: FATE 1.8 HomoLR does not clip gradients; the in-process baselines (and "
+            f"FATE 2.2) clip them to global norm {settings.max_grad_norm} before each step"
+        )
+    if settings.tol:
+        caveats.append(
+            f"early stopping: FATE 1.8 stops once the arbiter's aggregated loss changes by less than "
+            f"tol={p.tol}, each baseline once its own epoch loss changes by less than model.tol={settings.tol}, "
+            f"so they can stop at different epochs"
+        )
+    else:
+        caveats.append(
+            f"early stopping: FATE 1.8 stops once the aggregated loss changes by less than tol={p.tol} and "
+            f"may finish before {p.max_iter} epochs, while the baselines run all {settings.epochs} "
+            f"(model.tol is unset); set model.tol to give both the same rule"
+        )
+    if p.paillier:
+        caveats.append(
+            f"Paillier encryption (key length {p.paillier_key_length}) on the hosts has no counterpart in the "
+            f"baselines, which train in plain text"
+        )
+    return mapping, caveats
+
+
 def fate18_job(job: HomoLRJob, options: Fate18Options) -> f18.HomoLRJob:
     roles = job.roles
     max_rows = max(t.rows for t in job.train.values())

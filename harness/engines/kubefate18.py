@@ -23,15 +23,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Roles, Table, UploadRequest
 from harness.engines.fate18 import FINAL_STATES, Flow18Client
 from harness.engines.fate18_study import (
     CONTAINER_EXAMPLES,
+    MAPPING_TARGET,
     Fate18Options,
     build_study_job,
     evaluation_metrics,
+    model_mapping,
     scores_from_output,
     upload_conf,
 )
@@ -46,6 +48,9 @@ from harness.remote import (
     known_hosts_path,
     place_file,
 )
+
+if TYPE_CHECKING:
+    from harness.config import StudyConfig
 
 # Same values as ansible/roles/kubefate/defaults/main.yml (a test keeps them equal).
 DEFAULT_DEPLOY_DIR = "/data/projects/fate"
@@ -251,7 +256,7 @@ class KubeFate18Engine:
             "inventory": str(self.inventory_path.resolve()),
             "known_hosts": str(self.remote.known_hosts),
             "options": dataclasses.asdict(self.options),
-            # The experiment's "model" section maps settings to FATE 2.2; this is what FATE 1.8 got.
+            # The report's model section is model_mapping(); this is the first job's conf as submitted.
             "homo_lr_0_conf": self._homo_lr or "no job run yet",
             "endpoints": {
                 str(pid): {
@@ -266,6 +271,11 @@ class KubeFate18Engine:
                 for pid, kp in self.parties.items()
             },
         }
+
+    def model_mapping(self, config: StudyConfig, max_rows: int) -> tuple[str, dict[str, str], list[str]]:
+        """How the study's settings map onto FATE 1.8 HomoLR with this engine's options, for the report."""
+        mapping, caveats = model_mapping(config.model, self.options, max_rows=max_rows)
+        return MAPPING_TARGET, mapping, caveats
 
     def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
         """Place each CSV on its own party's host, then ``flow data upload`` it in that party's client container."""
