@@ -23,9 +23,10 @@ from typing import Any
 from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Roles, Table, UploadRequest
 from harness.engines.fate22 import TERMINAL_FAILURES, FlowRestClient, upload_tables
 from harness.engines.fate22_jobs import Watch, run_jobs
-from harness.errors import ConfigError, DataError, EngineError, FatelabError
+from harness.engines.placement import PlacementLog, check_rows
+from harness.errors import ConfigError, EngineError, FatelabError
 from harness.inventory import Cluster, Party, load_inventory
-from harness.remote import Placement, RemoteCluster
+from harness.remote import RemoteCluster
 
 DEFAULT_FLOW_PORT = 9380
 DEFAULT_DATA_DIR = "/var/lib/fatelab/data"
@@ -116,7 +117,7 @@ class ClusterEngine:
         self.endpoints = endpoints_from_cluster(cluster)
         self.remote = remote or RemoteCluster.from_inventory(cluster, self.inventory_path)
         self._clients: dict[int, FlowRestClient] = {}
-        self._placements: dict[int, list[dict[str, Any]]] = {}
+        self._placements = PlacementLog(self.work_dir / "cluster" / "placement.json", NAMESPACE)
 
     @classmethod
     def from_inventory(cls, path: str | Path, work_dir: str | Path, progress: bool = True) -> ClusterEngine:
@@ -199,14 +200,9 @@ class ClusterEngine:
         finally:
             self.remote.close()
         for request, placed in zip(requests, placements, strict=True):
-            if placed.rows != request.rows:
-                raise DataError(
-                    f"{request.path} has {placed.rows} data lines but the table {request.name} should have "
-                    f"{request.rows} rows",
-                    hint="the file changed after it was written; delete it and re-run",
-                )
-            self._record(request, placed)
-        self._write_placement()
+            check_rows(request, placed)
+            self._placements.record(request, placed)
+        self._placements.write(self._party_info)
 
         by_party: dict[int, list[UploadRequest]] = {}
         for request, placed in zip(requests, placements, strict=True):
@@ -242,37 +238,11 @@ class ClusterEngine:
     # -- placement record ------------------------------------------------------------------
     def placement(self) -> dict[str, Any]:
         """Where every party's files went (JSON-able, keyed by party id) for results.json."""
-        out: dict[str, Any] = {}
-        for pid, files in sorted(self._placements.items()):
-            e = self.endpoints[pid]
-            out[str(pid)] = {
-                "host": e.party.host,
-                "address": e.party.address,
-                "fate_flow": e.url,
-                "data_dir": e.data_dir,
-                "files": files,
-            }
-        return out
+        return self._placements.as_dict(self._party_info)
 
-    def _record(self, request: UploadRequest, placed: Placement) -> None:
-        files = self._placements.setdefault(placed.party_id, [])
-        entry = {
-            "table": f"{NAMESPACE}.{request.name}",
-            "local_path": str(request.path),
-            "remote_path": placed.remote_path,
-            "sha256": placed.sha256,
-            "rows": placed.rows,
-            "bytes": placed.bytes,
-            "transferred": placed.transferred,
-        }
-        files[:] = [f for f in files if f["remote_path"] != placed.remote_path] + [entry]
-
-    def _write_placement(self) -> None:
-        path = self.work_dir / "cluster" / "placement.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.placement(), indent=2, sort_keys=True))
-        tmp.replace(path)
+    def _party_info(self, pid: int) -> dict[str, Any]:
+        e = self.endpoints[pid]
+        return {"host": e.party.host, "address": e.party.address, "fate_flow": e.url, "data_dir": e.data_dir}
 
     # -- flows -----------------------------------------------------------------------------
     def _require_flows(self, parties: Any) -> None:

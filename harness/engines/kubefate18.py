@@ -37,7 +37,8 @@ from harness.engines.fate18_study import (
     scores_from_output,
     upload_conf,
 )
-from harness.errors import ConfigError, DataError, EngineError, FatelabError, HostError
+from harness.engines.placement import PlacementLog, check_rows
+from harness.errors import ConfigError, EngineError, FatelabError, HostError
 from harness.inventory import Cluster, Party, load_inventory
 from harness.remote import (
     DATA_GROUP_VAR,
@@ -215,7 +216,7 @@ class KubeFate18Engine:
         self.remote = remote
         self._clients: dict[int, PartyFlow] = {}
         self._versions: dict[int, str] = {}
-        self._placements: dict[int, list[dict[str, Any]]] = {}
+        self._placements = PlacementLog(self.work_dir / "kubefate18" / "placement.json", NAMESPACE)
         self._homo_lr: dict[str, Any] | None = None  # what the first job really ran, for the report
 
     @classmethod
@@ -291,12 +292,7 @@ class KubeFate18Engine:
                 progress=self.progress,
             )
             for request, placed in zip(requests, placements, strict=True):
-                if placed.rows != request.rows:
-                    raise DataError(
-                        f"{request.path} has {placed.rows} data lines but the table {request.name} should have "
-                        f"{request.rows} rows",
-                        hint="the file changed after it was written; delete it and re-run",
-                    )
+                check_rows(request, placed)
             by_party: dict[int, list[tuple[UploadRequest, Placement]]] = {}
             for request, placed in zip(requests, placements, strict=True):
                 by_party.setdefault(int(request.party_id), []).append((request, placed))
@@ -304,7 +300,12 @@ class KubeFate18Engine:
             def upload(pid: int) -> FatelabError | None:
                 try:
                     for request, placed in by_party[pid]:
-                        self._record(request, placed, self._upload_one(request, placed))
+                        self._placements.record(
+                            request,
+                            placed,
+                            container_path=str(self.parties[pid].container_dir / Path(placed.remote_path).name),
+                            uploaded=self._upload_one(request, placed),
+                        )
                 except FatelabError as exc:
                     return exc
                 return None
@@ -313,7 +314,7 @@ class KubeFate18Engine:
                 errors = [e for e in pool.map(upload, by_party) if e is not None]
         finally:
             self.remote.close()
-            self._write_placement()
+            self._placements.write(self._party_info)
         if len(errors) == 1:
             raise errors[0]
         if errors:
@@ -345,44 +346,18 @@ class KubeFate18Engine:
     # -- placement record ------------------------------------------------------------------
     def placement(self) -> dict[str, Any]:
         """Where every party's files went (JSON-able, keyed by party id) for results.json."""
-        out: dict[str, Any] = {}
-        for pid, files in sorted(self._placements.items()):
-            kp = self.parties[pid]
-            out[str(pid)] = {
-                "host": kp.party.host,
-                "address": kp.party.address,
-                "fate_flow": kp.url,
-                "data_dir": kp.data_dir,
-                "container_data_dir": str(kp.container_dir),
-                "files": files,
-            }
-        return out
+        return self._placements.as_dict(self._party_info)
 
-    def _record(self, request: UploadRequest, placed: Placement, uploaded: bool) -> None:
-        files = self._placements.setdefault(placed.party_id, [])
-        entry = {
-            "table": f"{NAMESPACE}.{request.name}",
-            "local_path": str(request.path),
-            "remote_path": placed.remote_path,
-            "container_path": str(self.parties[placed.party_id].container_dir / Path(placed.remote_path).name),
-            "sha256": placed.sha256,
-            "rows": placed.rows,
-            "bytes": placed.bytes,
-            "transferred": placed.transferred,
-            "uploaded": uploaded,
+    def _party_info(self, pid: int) -> dict[str, Any]:
+        kp = self.parties[pid]
+        return {
+            "host": kp.party.host,
+            "address": kp.party.address,
+            "fate_flow": kp.url,
+            "data_dir": kp.data_dir,
+            "container_data_dir": str(kp.container_dir),
         }
-        files[:] = [f for f in files if f["remote_path"] != placed.remote_path] + [entry]
 
-    def _write_placement(self) -> None:
-        if not self._placements:
-            return
-        path = self.work_dir / "kubefate18" / "placement.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.placement(), indent=2, sort_keys=True))
-        tmp.replace(path)
-
-    # -- checks ----------------------------------------------------------------------------
     def _check_projects(self, parties: Iterable[int]) -> None:
         """Each host holds its party's compose project and the compose command (hosts already verified)."""
         errors = []
