@@ -40,3 +40,11 @@ class HostError(FatelabError):
     """A remote host is unreachable, its key changed, or a transfer failed."""
 
     exit_code = 4
+
+
+def raise_collected(errors: list[FatelabError]) -> None:
+    """Per-party work run in parallel: one failure is re-raised as it is, several become one EngineError."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise EngineError("\n".join(e.message for e in errors), hint=errors[0].hint)

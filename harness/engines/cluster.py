@@ -24,7 +24,7 @@ from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Roles, Table, 
 from harness.engines.fate22 import TERMINAL_FAILURES, FlowRestClient, upload_tables
 from harness.engines.fate22_jobs import Watch, run_jobs
 from harness.engines.placement import PlacementLog, check_rows
-from harness.errors import ConfigError, EngineError, FatelabError
+from harness.errors import ConfigError, EngineError, FatelabError, raise_collected
 from harness.inventory import Cluster, Party, load_inventory
 from harness.remote import RemoteCluster
 
@@ -223,10 +223,7 @@ class ClusterEngine:
 
         with ThreadPoolExecutor(max_workers=len(by_party) or 1) as pool:
             errors = [e for e in pool.map(upload, by_party) if e is not None]
-        if len(errors) == 1:
-            raise errors[0]
-        if errors:
-            raise EngineError("\n".join(e.message for e in errors), hint=errors[0].hint)
+        raise_collected(errors)
         return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]
 
     def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:

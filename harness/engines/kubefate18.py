@@ -38,7 +38,7 @@ from harness.engines.fate18_study import (
     upload_conf,
 )
 from harness.engines.placement import PlacementLog, check_rows
-from harness.errors import ConfigError, EngineError, FatelabError, HostError
+from harness.errors import ConfigError, EngineError, FatelabError, HostError, raise_collected
 from harness.inventory import Cluster, Party, load_inventory
 from harness.remote import (
     DATA_GROUP_VAR,
@@ -315,10 +315,7 @@ class KubeFate18Engine:
         finally:
             self.remote.close()
             self._placements.write(self._party_info)
-        if len(errors) == 1:
-            raise errors[0]
-        if errors:
-            raise EngineError("\n".join(e.message for e in errors), hint=errors[0].hint)
+        raise_collected(errors)
         return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]
 
     def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
