@@ -18,7 +18,7 @@ ANSIBLE_STAMP := $(VENV_ANSIBLE)/.fatelab-setup-$(shell sha256sum requirements/a
 # "nothing left" status must not count as pip failing.
 QUIET_PIP := { grep -v -e "is ignored" -e "editable" -e "!!" -e "\*\*\*\*" -e "folders in your" -e "name as your" -e "with strategy" -e "^ *$$" || true; }
 
-.PHONY: help setup setup-ansible experiment test test-fast test-lab lint bench engine-start engine-stop engine-status \
+.PHONY: help setup setup-ansible experiment test test-fast test-lab lint bench bench-data bench-lab engine-start engine-stop engine-status \
         lab lab-destroy lab-status cluster verify destroy rebuild plan clean
 
 help: ## list the targets
@@ -58,9 +58,25 @@ test-fast: setup ## unit tests only (no FATE jobs)
 lint: setup ## ruff on the Python code
 	$(VENV)/bin/ruff check harness tests kubefate
 
-bench: setup ## benchmarks: preparation on an 887,379-row resampled file, experiment timings
+bench: bench-data bench-lab ## all benchmarks (numbers recorded in docs/benchmarks.md)
+
+bench-data: setup ## preparation on an 887,379-row resampled file, experiment timings
 	$(PY) -m harness.benchmarks.prepare_bench --rows 887379
 	$(PY) -m harness.benchmarks.experiment_timings
+
+BENCH_DIR := build/bench
+# Takes the lab down first: "cold" is a fresh set of hosts from the cached base image, then the deploy.
+bench-lab: setup setup-ansible ## make cluster from the cached base image and on a re-run; SFTP vs ssh cat
+	@mkdir -p $(BENCH_DIR)
+	bash lab/down.sh
+	@for run in cold again; do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory cluster >$(BENCH_DIR)/cluster-$$run.log 2>&1 \
+	    || { tail -60 $(BENCH_DIR)/cluster-$$run.log; exit 1; }; \
+	  echo "make cluster ($$run): $$(( $$(date +%s) - start )) s"; \
+	done
+	@python3 tests/ansible/ansible_run.py --expect-unchanged $(BENCH_DIR)/cluster-again.log
+	$(PY) -m harness.benchmarks.sftp_bench --inventory $(LAB_INVENTORY) --mib 64 --repeat 3
 
 engine-start: setup ## start the embedded FATE-Flow
 	$(FATELAB) engine start

@@ -1,7 +1,9 @@
 #!/opt/fate/venv/bin/python
-"""Run FATE's toy job from this party's FATE-Flow (guest) against one host party and wait for the end.
+"""Run FATE's toy job from this party's FATE-Flow (guest) against each given host party; wait for all.
 
-Prints one JSON line {"job_id", "guest", "host", "status", "elapsed_s"}; exit status 0 only on success.
+All jobs are submitted before waiting: each costs about a minute of process start-up, which runs side
+by side on the parties instead of one after another. Prints one JSON line per job
+{"job_id", "guest", "host", "status", "elapsed_s"}; exit status 0 only when every job succeeded.
 """
 from __future__ import annotations
 
@@ -27,24 +29,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ip", required=True)
     parser.add_argument("--port", type=int, default=9380)
     parser.add_argument("--guest", required=True)
-    parser.add_argument("--host", required=True)
+    parser.add_argument("--host", required=True, nargs="+", help="one or more host party ids")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args(argv)
 
     client = FlowClient(ip=args.ip, port=args.port, version="v2")
     started = time.monotonic()
-    response = client.test.toy(guest_party_id=args.guest, host_party_id=args.host)
-    job_id = response.get("job_id")
-    status = "submit_failed" if response.get("code") != 0 or not job_id else "waiting"
-    while job_id and status not in _FINAL and time.monotonic() - started < args.timeout:
+    jobs = []
+    for host in args.host:
+        response = client.test.toy(guest_party_id=args.guest, host_party_id=host)
+        job_id = response.get("job_id")
+        status = "submit_failed" if response.get("code") != 0 or not job_id else "waiting"
+        jobs.append({"job_id": job_id, "guest": args.guest, "host": host, "status": status, "response": response})
+    while any(j["status"] not in _FINAL | {"submit_failed"} for j in jobs) and time.monotonic() - started < args.timeout:
         time.sleep(2)
-        status = _job_status(client, job_id, args.guest)
-    result = {"job_id": job_id, "guest": args.guest, "host": args.host, "status": status,
-              "elapsed_s": round(time.monotonic() - started, 1)}
-    if status == "submit_failed":
-        result["response"] = response
-    print(json.dumps(result))
-    return 0 if status == "success" else 1
+        for job in jobs:
+            if job["status"] not in _FINAL | {"submit_failed"}:
+                job["status"] = _job_status(client, job["job_id"], args.guest)
+                if job["status"] in _FINAL:
+                    job["elapsed_s"] = round(time.monotonic() - started, 1)
+    for job in jobs:
+        job.setdefault("elapsed_s", round(time.monotonic() - started, 1))
+        if job["status"] != "submit_failed":
+            del job["response"]
+        print(json.dumps(job))
+    return 0 if all(j["status"] == "success" for j in jobs) else 1
 
 
 if __name__ == "__main__":
