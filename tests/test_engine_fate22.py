@@ -94,9 +94,11 @@ def test_federated_job_scores_match_fate_evaluation(engine: StandaloneEngine, ta
     assert ours["ks"] == pytest.approx(result.fate_metrics["ks"], abs=1e-3)
     # Wall time is FATE's own start-to-end of the guest's job, not our clock (which includes queueing).
     record = engine.client.job_status(result.job_id, role="guest", party_id="9999")
-    # FATE-Flow may revise end_time by a fraction of a second after it first reports success, so the
-    # record read here can be slightly later than the one the engine read; queueing would be seconds.
-    assert result.wall_s == pytest.approx(record["elapsed"] / 1000.0, abs=1.0)
+    # FATE-Flow may move end_time on after it first reports success (0.2 s seen on a quiet machine), so
+    # the record read here can only be later than the one the engine read. That the engine uses
+    # elapsed and not its own clock is pinned down by tests/test_fate22_jobs.py.
+    final_elapsed = record["elapsed"] / 1000.0
+    assert final_elapsed - 5.0 <= result.wall_s <= final_elapsed + 0.01
     assert result.wall_s == pytest.approx((record["end_time"] - record["start_time"]) / 1000.0, abs=0.01)
 
 
