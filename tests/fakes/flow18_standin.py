@@ -96,6 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _route(self, method: str, path: str) -> Any:
+        # Looked up per request so tests can monkeypatch ROUTES; subclasses add routes of their own.
+        return ROUTES.get((method, path))
+
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -103,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
         rec = Recorded(self.command, path, query, dict(self.headers.items()), body)
         with self.state.lock:
             self.state.requests.append(rec)
-            route = ROUTES.get((self.command, path))
+            route = self._route(self.command, path)
             if route is None:
                 self._reply({"retcode": 404, "retmsg": f"no stand-in route for {self.command} {path}"}, 404)
                 return

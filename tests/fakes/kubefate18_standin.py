@@ -146,21 +146,8 @@ EXTRA_ROUTES = {
 
 
 class _KubeHandler(base._Handler):
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        path, _, query = self.path.partition("?")
-        rec = Recorded(self.command, path, query, dict(self.headers.items()), body)
-        with self.state.lock:
-            self.state.requests.append(rec)
-            route = EXTRA_ROUTES.get((self.command, path)) or base.ROUTES.get((self.command, path))
-            if route is None:
-                self._reply({"retcode": 404, "retmsg": f"no stand-in route for {self.command} {path}"}, 404)
-                return
-            self._reply(route(self.state, rec))
-
-    do_GET = _handle
-    do_POST = _handle
+    def _route(self, method: str, path: str) -> Any:
+        return EXTRA_ROUTES.get((method, path)) or super()._route(method, path)
 
 
 class KubeFlow18StandIn(Flow18StandIn):
