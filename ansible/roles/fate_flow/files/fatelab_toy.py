@@ -15,6 +15,7 @@ import time
 from fate_client.flow_sdk import FlowClient
 
 _FINAL = {"success", "failed", "canceled", "timeout"}
+_DONE = _FINAL | {"submit_failed"}  # nothing left to poll
 
 
 def _job_status(client: FlowClient, job_id: str, guest: str) -> str:
@@ -41,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         job_id = response.get("job_id")
         status = "submit_failed" if response.get("code") != 0 or not job_id else "waiting"
         jobs.append({"job_id": job_id, "guest": args.guest, "host": host, "status": status, "response": response})
-    while any(j["status"] not in _FINAL | {"submit_failed"} for j in jobs) and time.monotonic() - started < args.timeout:
+    while any(j["status"] not in _DONE for j in jobs) and time.monotonic() - started < args.timeout:
         time.sleep(2)
         for job in jobs:
-            if job["status"] not in _FINAL | {"submit_failed"}:
+            if job["status"] not in _DONE:
                 job["status"] = _job_status(client, job["job_id"], args.guest)
                 if job["status"] in _FINAL:
                     job["elapsed_s"] = round(time.monotonic() - started, 1)
