@@ -163,14 +163,18 @@ class Flow18Client:
         info = data.get("model_info") or {}
         return SubmittedJob(str(reply["jobId"]), info.get("model_id"), info.get("model_version"), data.get("board_url"))
 
-    def job_status(self, job_id: str, role: str, party_id: int) -> str:
+    def job_record(self, job_id: str, role: str, party_id: int) -> dict[str, Any]:
+        """The job as this party's FATE-Flow records it (``f_status``, ``f_elapsed``, ...)."""
         data = self._json("POST", "job/query", {"job_id": job_id, "role": role, "party_id": party_id}).get("data")
         if not data:
             raise EngineError(
-                f"FATE-Flow knows no job {job_id} for {role} {party_id}",
+                f"FATE-Flow at {self.base_url} knows no job {job_id} for {role} {party_id}",
                 hint="check the job ID and that you query the initiator's FATE-Flow",
             )
-        return str(data[0]["f_status"])
+        return dict(data[0])
+
+    def job_status(self, job_id: str, role: str, party_id: int) -> str:
+        return str(self.job_record(job_id, role, party_id)["f_status"])
 
     def tasks(self, job_id: str, role: str, party_id: int, status: str | None = None) -> list[dict[str, Any]]:
         body: dict[str, Any] = {"job_id": job_id, "role": role, "party_id": party_id}

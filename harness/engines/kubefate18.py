@@ -155,12 +155,6 @@ class PartyFlow(Flow18Client):
         with suppress(EngineError):
             self._json("POST", "job/stop", {"job_id": job_id})
 
-    def job_record(self, job_id: str, role: str, party_id: int) -> dict[str, Any]:
-        data = self._json("POST", "job/query", {"job_id": job_id, "role": role, "party_id": party_id}).get("data")
-        if not data:
-            raise EngineError(f"FATE-Flow at {self.base_url} knows no job {job_id} for {role} {party_id}")
-        return dict(data[0])
-
 
 def flow_reply(stdout: str) -> dict[str, Any]:
     """The JSON the ``flow`` CLI prints (it may follow progress text); {} when there is none."""
