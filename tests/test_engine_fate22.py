@@ -16,6 +16,7 @@ import pytest
 
 from harness.engines.base import HomoLRJob, Roles, Table, UploadRequest
 from harness.engines.fate22 import FlowRestClient, build_homo_lr_dag, flatten_metrics
+from harness.engines.fate22_jobs import job_wall_s
 from harness.engines.standalone import StandaloneEngine
 from harness.errors import EngineError
 from harness.logreg import HomoLRSettings
@@ -75,7 +76,19 @@ def test_second_upload_reuses_tables(engine: StandaloneEngine, tables: dict[str,
     assert engine.upload_many([request])[0].rows == 400
 
 
-def test_federated_job_scores_match_fate_evaluation(engine: StandaloneEngine, tables: dict[str, Table]) -> None:
+def test_federated_job_scores_match_fate_evaluation(
+    engine: StandaloneEngine, tables: dict[str, Table], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen_success: list[dict] = []
+    real_status = engine.client.job_status
+
+    def remember_success(*args: object, **kwargs: object) -> dict:
+        record = real_status(*args, **kwargs)
+        if str(record.get("status")).lower() == "success":
+            seen_success.append(record)
+        return record
+
+    monkeypatch.setattr(engine.client, "job_status", remember_success)
     settings = HomoLRSettings(epochs=3, learning_rate=0.05, alpha=0.01)
     job = HomoLRJob(
         roles=Roles(guest="9999", hosts=("9998",), arbiter="10000"),
@@ -92,14 +105,11 @@ def test_federated_job_scores_match_fate_evaluation(engine: StandaloneEngine, ta
     assert 0.6 < ours["auc"] < 1.0
     assert ours["auc"] == pytest.approx(result.fate_metrics["auc"], abs=1e-6)
     assert ours["ks"] == pytest.approx(result.fate_metrics["ks"], abs=1e-3)
-    # Wall time is FATE's own start-to-end of the guest's job, not our clock (which includes queueing).
-    record = engine.client.job_status(result.job_id, role="guest", party_id="9999")
-    # FATE-Flow may move end_time on after it first reports success (0.2 s seen on a quiet machine), so
-    # the record read here can only be later than the one the engine read. That the engine uses
-    # elapsed and not its own clock is pinned down by tests/test_fate22_jobs.py.
-    final_elapsed = record["elapsed"] / 1000.0
-    assert final_elapsed - 5.0 <= result.wall_s <= final_elapsed + 0.01
-    assert result.wall_s == pytest.approx((record["end_time"] - record["start_time"]) / 1000.0, abs=0.01)
+    # Wall time is FATE's own elapsed in the guest's job record the engine read when the job succeeded,
+    # not our clock (which includes queueing). Compared with that very record rather than a later
+    # query: FATE-Flow moves end_time on after it first reports success, by more on a busy machine.
+    assert seen_success, "the engine never read a successful job record"
+    assert result.wall_s == job_wall_s(seen_success[-1], fallback_s=-1.0) > 0
 
 
 def test_failed_job_raises_with_the_failing_task_log_and_stops_the_jobs_behind_it(
@@ -130,9 +140,11 @@ def test_failed_job_raises_with_the_failing_task_log_and_stops_the_jobs_behind_i
     assert "pytest_no_such_table" in text or "table" in text.lower()
     # The job queued behind the failure was stopped, not left to run for minutes.
     assert len(submitted) == 2
-    deadline = time.monotonic() + 60
+    # Generous: on a busy machine FATE-Flow can take a while to record the stop.
+    deadline = time.monotonic() + 600
     while (state := str(engine.client.job_status(submitted[1]).get("status")).lower()) not in ("canceled", "failed"):
-        assert state != "success" and time.monotonic() < deadline, f"the job behind the failure is {state}"
+        assert state != "success", "the job queued behind the failure ran to success instead of being stopped"
+        assert time.monotonic() < deadline, f"waited 600 s for the job behind the failure to be stopped; it is {state}"
         time.sleep(2)
 
 

@@ -88,15 +88,19 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     known_hosts = root / "known_hosts"
     known_hosts.write_text(f"[127.0.0.1]:{port} ssh-ed25519 {host_key_b64}\n")
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 10
+    # Generous: sshd start-up is slow on a busy machine, and a test sshd that never comes up is a failure
+    # to see, not a skip to hide.
+    deadline = time.monotonic() + 120
     while True:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
             break
         except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"the test sshd exited during start-up: {proc.stderr.read() if proc.stderr else ''}")
+            if time.monotonic() > deadline:
                 proc.kill()
-                pytest.skip(f"could not start a test sshd: {proc.stderr.read() if proc.stderr else ''}")
+                pytest.fail("waited 120 s for the test sshd to accept connections on 127.0.0.1")
             time.sleep(0.05)
     yield Sshd(port, root / "client_ed25519", known_hosts, host_key_b64, root)
     proc.terminate()

@@ -192,10 +192,10 @@ def test_unreachable_host_fails_before_data_moves(lab: Lab, tmp_path: Path, data
     path = inventory_copy(tmp_path, **{f"address_{victim.alias}": "10.77.0.99"})
     engine = ClusterEngine.from_inventory(path, work_dir=tmp_path, progress=False)
     requests = unique_requests(tmp_path)
-    started = time.monotonic()
+    # Bounded by the SSH connect timeout (CONNECT_TIMEOUT): the test cannot hang, and how long the
+    # attempt took is not asserted (a busy machine stretches it).
     with pytest.raises(HostError) as failure:
         engine.upload_many(requests)
-    assert time.monotonic() - started < 30
     message = str(failure.value)
     assert f"party {VICTIM}" in message and "10.77.0.99" in message and "unreachable" in message
     assert_nothing_arrived(lab, requests, data_dir)
@@ -286,10 +286,14 @@ def test_stopping_a_hosts_flow_fails_the_job_naming_it_then_recovers(
     stopped = threading.Event()
 
     def stop_when_running() -> None:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            if submitted and str(guest.job_status(submitted[0]).get("status")).lower() == "running":
-                time.sleep(5)  # let the parties' tasks start
+            # Stop the host once one of its own tasks runs (not after a fixed pause): the job is then
+            # truly in flight on the victim, however slow the machine.
+            if submitted and any(
+                str(t.get("status")).lower() == "running"
+                for t in engine.client(VICTIM).tasks(submitted[0], role="host", party_id=VICTIM)
+            ):
                 lab.ssh(victim, "systemctl stop fate-flow", timeout=60)
                 stopped.set()
                 return
@@ -311,7 +315,7 @@ def test_stopping_a_hosts_flow_fails_the_job_naming_it_then_recovers(
     finally:
         lab.ssh(victim, "systemctl start fate-flow", timeout=60, check=False)
     endpoint = engine.endpoint(VICTIM)
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 600
     while True:
         try:
             assert site_party_id(endpoint, timeout=3) == VICTIM

@@ -286,11 +286,13 @@ def test_a_restarted_host_keeps_its_disk_and_services(lab: Lab) -> None:
         # Probed from inside the host: once `make cluster` has run, the host firewall drops this port
         # from the controller, and that is not what this test is about.
         probe = f"python3 -c \"import socket; socket.create_connection(('{host.address}', {port}), timeout=2)\""
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 180
         while lab.ssh(host, probe, check=False).returncode != 0 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert lab.ssh(host, "systemctl is-active labprobe.service").stdout.strip() == "active"
-        assert lab.ssh(host, probe, check=False).returncode == 0, "the probe service is not listening"
+        assert lab.ssh(host, probe, check=False).returncode == 0, (
+            "waited 180 s for the probe service to listen again after the restart"
+        )
     finally:
         lab.ssh(
             host,
