@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from harness.errors import FatelabError
+from harness.interrupts import Interrupted
 
 FLOW_HOME = Path(".fatelab/flow")
+# One ledger per run of the FATE jobs it submitted (harness/engines/run_ledger.py).
+RUNS_DIR = Path(".fatelab/runs")
 
 EPILOG = """\
 typical use:
   fatelab experiment                         the whole study on the bundled 5k-row sample
   fatelab experiment --data ~/loan.csv       ... on the full Kaggle Lending Club loan.csv
   fatelab prepare --input loan.csv --output out/   only the data preparation (prepared.csv + data_card.json)
-  fatelab engine status                      is the embedded FATE-Flow running?
+  fatelab engine status                      is the embedded FATE-Flow running? which jobs are queued?
 
 Results go to reports/<run-id>/ (report.md, results.json, PNG plots); reports/latest points at the last run.
 FATE state (FATE-Flow home, logs, uploaded tables) lives in .fatelab/, never in $HOME.
@@ -44,7 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--input", required=True, type=Path, help="raw loan.csv (Kaggle layout, 74 columns)")
     prep.add_argument("--output", required=True, type=Path, help="directory for prepared.csv and data_card.json")
 
-    eng = sub.add_parser("engine", help="start, stop or check the embedded FATE-Flow 2.2 server")
+    eng = sub.add_parser(
+        "engine",
+        help="start, stop or check the embedded FATE-Flow 2.2 server",
+        description="status: the server's state and every job queued or running on it, with its age and the "
+        "fatelab run that submitted it. stop: stops those jobs first (a restarted FATE-Flow would resume them), "
+        "then the server.",
+    )
     eng.add_argument("action", choices=["start", "stop", "status", "restart"])
     eng.add_argument("--port", type=int, default=9380, help="FATE-Flow HTTP port on 127.0.0.1 (default 9380)")
 
@@ -80,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--reports", type=Path, help="reports directory (default reports/)")
     exp.add_argument("--port", type=int, help="embedded FATE-Flow port (default 9380)")
     exp.add_argument("--quiet", action="store_true", help="no progress bars")
+    exp.add_argument(
+        "--keep-orphans",
+        action="store_true",
+        help="leave FATE jobs of earlier runs that died (killed, crashed) queued or running; by default this "
+        "run stops them before it starts, so it does not wait behind them",
+    )
     return parser
 
 
@@ -97,14 +113,27 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
+    from harness.engines import run_ledger
+    from harness.engines.fate22 import FlowRestClient
     from harness.engines.flow_server import LocalFlowServer
+    from harness.run_guard import active_jobs, job_line, stop_all_jobs
 
     server = LocalFlowServer(FLOW_HOME, http_port=args.port, grpc_port=args.port - 20)
+    status = server.status()
+    client = FlowRestClient(server.host, server.http_port) if status.state == "running" else None
     if args.action == "status":
-        status = server.status()
         print(status.line())
+        if client is not None:
+            jobs = active_jobs(client)
+            owners = run_ledger.job_owners(RUNS_DIR)
+            print(f"{len(jobs)} job(s) queued or running" + (":" if jobs else ""))
+            for record in jobs:
+                print(f"  {job_line(record, owners)}")
         return 0 if status.state == "running" else 1
     if args.action in ("stop", "restart"):
+        if client is not None:
+            # FATE-Flow resumes the jobs it had on its next start: end them first.
+            stop_all_jobs(client, print)
         server.stop()
         if args.action == "stop":
             print(server.status().line())
@@ -159,10 +188,14 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         overrides["sweep"] = False
     config = load_config(args.config, **overrides)
     if args.epochs is not None:
-        import dataclasses
-
         config = dataclasses.replace(config, model=dataclasses.replace(config.model, epochs=args.epochs))
-    run_dir, _ = run_study(config, make_engine(config, progress=not args.quiet and sys.stderr.isatty()))
+    from harness.experiment import new_run_id
+    from harness.run_guard import guarded_run
+
+    config = dataclasses.replace(config, run_id=config.run_id or new_run_id())
+    engine = make_engine(config, progress=not args.quiet and sys.stderr.isatty())
+    with guarded_run(RUNS_DIR, config.run_id, engine, keep_orphans=args.keep_orphans) as guard:
+        run_dir, _ = run_study(config, engine, after_start=guard.after_start)
     print(json.dumps({"report": str(run_dir / "report.md")}))
     return 0
 
@@ -177,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         if error.hint:
             print(f"  what to do: {error.hint}", file=sys.stderr)
         return error.exit_code
+    except Interrupted as stop:
+        print(f"fatelab: stopped by {stop}", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
         print("fatelab: interrupted", file=sys.stderr)
         return 130

@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import secrets
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,9 +96,11 @@ def write_table_csv(frame: pd.DataFrame, features: Sequence[str], directory: Pat
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{tag}_{digest[:12]}.csv"
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(payload)
-        tmp.replace(path)
+        # A temp name of its own: two runs writing the same table must not share one.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "wb") as out:
+            out.write(payload)
+        os.replace(tmp, path)
     return path, digest
 
 
@@ -104,7 +108,9 @@ def upload_request(
     party: str, frame: pd.DataFrame, features: Sequence[str], directory: Path, tag: str
 ) -> UploadRequest:
     path, digest = write_table_csv(frame, features, directory, tag)
-    return UploadRequest(party_id=party, path=path.resolve(), name=f"{tag}_{digest[:12]}", rows=len(frame))
+    return UploadRequest(
+        party_id=party, path=path.resolve(), name=f"{tag}_{digest[:12]}", rows=len(frame), sha256=digest
+    )
 
 
 # ------------------------------------------------------------------------------------------- arms
@@ -174,7 +180,10 @@ def gap_note(arms: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------- main
-def run_study(config: StudyConfig, engine: Engine) -> tuple[Path, dict[str, Any]]:
+def run_study(
+    config: StudyConfig, engine: Engine, *, after_start: Callable[[], None] | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """The whole study; ``after_start`` runs once the engine answers (the CLI stops dead runs' jobs there)."""
     total_started = time.monotonic()
     run_id = config.run_id or new_run_id()
     frame, card, prepare_s = prepared_data(config)
@@ -200,6 +209,8 @@ def run_study(config: StudyConfig, engine: Engine) -> tuple[Path, dict[str, Any]
     )
 
     engine.start()
+    if after_start is not None:
+        after_start()
     tables_dir = config.work_dir / "tables"
     requests: list[UploadRequest] = []
     main_train = {p: upload_request(p, fed_train[p].rows, features, tables_dir, f"train_p{p}") for p in parties}

@@ -61,6 +61,8 @@ class UploadRequest:
     rows: int
     label: str = "loan_status"
     id_column: str = "sample_id"
+    # sha256 of the file's content: with the row count, what an upload's completion record vouches for.
+    sha256: str = ""
 
 
 @dataclass
@@ -91,3 +93,6 @@ class Engine(Protocol):
 
     def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
         """Run labelled jobs, wait for them, return guest test scores; on failure raise with the log."""
+
+    def flow_clients(self) -> Mapping[str, Any]:
+        """Each FATE-Flow 2.2 this engine drives, by "host:port": where a run's jobs are stopped."""

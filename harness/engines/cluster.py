@@ -24,6 +24,7 @@ from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Roles, Table, 
 from harness.engines.fate22 import TERMINAL_FAILURES, FlowRestClient, upload_tables
 from harness.engines.fate22_jobs import Watch, run_jobs
 from harness.engines.placement import PlacementLog, check_rows
+from harness.engines.upload_records import UploadRecords
 from harness.errors import ConfigError, EngineError, FatelabError, raise_collected
 from harness.inventory import Cluster, Party, load_inventory
 from harness.remote import RemoteCluster
@@ -118,6 +119,7 @@ class ClusterEngine:
         self.remote = remote or RemoteCluster.from_inventory(cluster, self.inventory_path)
         self._clients: dict[int, FlowRestClient] = {}
         self._placements = PlacementLog(self.work_dir / "cluster" / "placement.json", NAMESPACE)
+        self.upload_records = UploadRecords(self.work_dir / "cluster" / "uploads.json")
 
     @classmethod
     def from_inventory(cls, path: str | Path, work_dir: str | Path, progress: bool = True) -> ClusterEngine:
@@ -139,6 +141,11 @@ class ClusterEngine:
         if pid not in self._clients:
             self._clients[pid] = FlowRestClient(endpoint.flow_host, endpoint.flow_port)
         return self._clients[pid]
+
+    def flow_clients(self) -> dict[str, FlowRestClient]:
+        """Every party's FATE-Flow, by endpoint."""
+        clients = (self.client(pid) for pid in self.endpoints)
+        return {c.endpoint: c for c in clients}
 
     # -- Engine ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -212,7 +219,7 @@ class ClusterEngine:
 
         def upload(pid: int) -> FatelabError | None:
             try:
-                upload_tables(self.client(pid), by_party[pid], progress=False)
+                upload_tables(self.client(pid), by_party[pid], progress=False, records=self.upload_records)
             except FatelabError as exc:
                 try:
                     site_party_id(self.endpoint(pid))

@@ -16,7 +16,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from harness.engines import run_ledger
 from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Table, UploadRequest
+from harness.engines.upload_records import UploadRecords
 from harness.errors import EngineError
 
 TERMINAL_FAILURES = ("failed", "canceled", "timeout")
@@ -99,6 +101,10 @@ class FlowRestClient:
         self.port = port
         self._client = FlowClient(ip=host, port=port, version="v2")
 
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
     @staticmethod
     def _ok(response: Any, what: str) -> dict[str, Any]:
         if not isinstance(response, dict) or response.get("code") != 0:
@@ -150,6 +156,13 @@ class FlowRestClient:
 
     def stop(self, job_id: str) -> None:
         self._client.job.stop(job_id=job_id)
+
+    def jobs_in_state(self, state: str) -> list[dict[str, Any]]:
+        """Every party's record of every job in ``state`` (FATE-Flow answers 'no job found' with an error)."""
+        response = self._client.job.query(status=state)
+        if not isinstance(response, dict) or response.get("code") != 0:
+            return []
+        return list(response.get("data") or [])
 
     def wait(self, job_id: str, *, what: str, progress: bool, timeout: float = 3600.0) -> dict[str, Any]:
         """Poll until the job ends; on failure raise EngineError carrying the failing task's log."""
@@ -262,11 +275,15 @@ def collect_job_result(
     )
 
 
-def upload_tables(client: FlowRestClient, requests: Sequence[UploadRequest], *, progress: bool) -> list[Table]:
+def upload_tables(
+    client: FlowRestClient, requests: Sequence[UploadRequest], *, progress: bool, records: UploadRecords
+) -> list[Table]:
     """Upload what is not already there whole; submit all uploads, then wait for each.
 
-    A table with the right name but the wrong row count is a leftover of an interrupted run: it is
-    replaced. A failed upload deletes its table, so nothing half-uploaded stays under a trusted name.
+    A table is reused only when ``records`` says an upload of this content finished and the table
+    still holds its rows. Anything else under the name (a leftover of an interrupted or killed run)
+    is deleted and uploaded again. A failed or interrupted upload deletes its table, so nothing
+    half-uploaded stays under a trusted name.
     """
     pending = []
     seen: set[str] = set()
@@ -276,26 +293,31 @@ def upload_tables(client: FlowRestClient, requests: Sequence[UploadRequest], *, 
             continue
         seen.add(request.name)
         rows = client.table_rows(NAMESPACE, request.name)
-        if rows == request.rows:
+        whole = records.is_complete(client.endpoint, NAMESPACE, request.name, rows=request.rows, sha256=request.sha256)
+        if rows == request.rows and whole:
             continue
         if rows is not None:
             client.delete_table(NAMESPACE, request.name)
+        records.forget(client.endpoint, NAMESPACE, request.name)
         meta = upload_meta(request.label, request.id_column)
-        pending.append((request, client.upload(request.path, namespace=NAMESPACE, name=request.name, meta=meta)))
+        job_id = client.upload(request.path, namespace=NAMESPACE, name=request.name, meta=meta)
+        what = f"upload {request.name} ({request.party_id})"
+        run_ledger.note_submitted(client.endpoint, job_id, what, "upload", namespace=NAMESPACE, table=request.name)
+        pending.append((request, job_id))
     for index, (request, job_id) in enumerate(pending):
         try:
             client.wait(job_id, what=f"upload {request.name} ({request.party_id})", progress=progress, timeout=1800)
-        except EngineError:
-            # Stop and remove this upload and every one still queued behind it.
+            rows = client.table_rows(NAMESPACE, request.name)
+            if rows != request.rows:
+                raise EngineError(
+                    f"upload of {request.path.name} to party {request.party_id} stored {rows} rows, "
+                    f"expected {request.rows}."
+                )
+        except BaseException:
+            # Stop and remove this upload and every one still queued behind it (also on Ctrl-C/SIGTERM).
             for later, later_job in pending[index:]:
                 client.stop(later_job)
                 client.delete_table(NAMESPACE, later.name)
             raise
-        rows = client.table_rows(NAMESPACE, request.name)
-        if rows != request.rows:
-            client.delete_table(NAMESPACE, request.name)
-            raise EngineError(
-                f"upload of {request.path.name} to party {request.party_id} stored {rows} rows, "
-                f"expected {request.rows}."
-            )
+        records.add(client.endpoint, NAMESPACE, request.name, rows=request.rows, sha256=request.sha256, job_id=job_id)
     return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]

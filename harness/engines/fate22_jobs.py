@@ -20,9 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
+from harness.engines import run_ledger
 from harness.engines.base import HomoLRJob, JobResult, Roles
 from harness.engines.fate22 import TERMINAL_FAILURES, FlowRestClient, build_homo_lr_dag, collect_job_result
 from harness.errors import EngineError
+from harness.interrupts import raise_if_stopping
 
 POLL_SECONDS = 2.0
 JOB_TIMEOUT = 3600.0
@@ -121,6 +123,8 @@ def wait_job(
     bar = tqdm(total=None, desc=what, unit="task", disable=not progress, leave=False, dynamic_ncols=True)
     try:
         while True:
+            # A worker thread (per-party uploads) learns of SIGTERM here; the main thread got it raised.
+            raise_if_stopping()
             try:
                 status = client.job_status(job_id, role=role, party_id=party_id)
             except EngineError as exc:
@@ -134,6 +138,7 @@ def wait_job(
             bar.set_postfix_str(",".join(running) or state)
             bar.refresh()
             if state == "success":
+                run_ledger.note_finished(job_id)
                 return status
             if state in TERMINAL_FAILURES:
                 # FATE's scheduler has already stopped every party's tasks of this job.
@@ -170,7 +175,10 @@ def run_jobs(
     try:
         for what, job in jobs:
             site.before_submit(job.roles)
-            submitted.append((what, job, site.guest(job.roles).submit(build_homo_lr_dag(job)), clock()))
+            guest = site.guest(job.roles)
+            job_id = guest.submit(build_homo_lr_dag(job))
+            run_ledger.note_submitted(guest.endpoint, job_id, what, "job")
+            submitted.append((what, job, job_id, clock()))
     except BaseException:
         stop_jobs(site, submitted)
         raise

@@ -245,6 +245,11 @@ class KubeFate18Engine:
             self.remote.close()
         self._check_flows(list(self.parties))
 
+    def flow_clients(self) -> dict[str, Any]:
+        """None: FATE 1.8 jobs are not in the run ledger (its REST API stops a job per role and party);
+        an interrupted run still stops its jobs through run_many's own clean-up."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,

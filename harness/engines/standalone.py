@@ -11,6 +11,7 @@ from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import FlowRestClient, upload_tables
 from harness.engines.fate22_jobs import SingleFlow, run_jobs
 from harness.engines.flow_server import LocalFlowServer
+from harness.engines.upload_records import UploadRecords
 
 
 class StandaloneEngine:
@@ -26,6 +27,8 @@ class StandaloneEngine:
         self.server = LocalFlowServer(home, http_port=port, grpc_port=grpc_port or port - 20, cores=6)
         self.progress = progress
         self._client: FlowRestClient | None = None
+        # Beside the FATE-Flow home whose tables it vouches for: removing one removes both.
+        self.upload_records = UploadRecords(self.server.home / "uploads.json")
 
     @property
     def client(self) -> FlowRestClient:
@@ -35,6 +38,10 @@ class StandaloneEngine:
 
     def start(self) -> None:
         self.server.start()
+
+    def flow_clients(self) -> dict[str, FlowRestClient]:
+        """Every FATE-Flow this engine drives, by endpoint (one: it serves all parties)."""
+        return {self.client.endpoint: self.client}
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -47,7 +54,7 @@ class StandaloneEngine:
 
     def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
         # Standalone: the server reads the controller's files directly.
-        return upload_tables(self.client, requests, progress=self.progress)
+        return upload_tables(self.client, requests, progress=self.progress, records=self.upload_records)
 
     def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
         return run_jobs(SingleFlow(self.client), jobs, progress=self.progress)
