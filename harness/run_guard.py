@@ -110,10 +110,20 @@ def job_line(record: Mapping, owners: Mapping[str, run_ledger.RunLedger], now_ms
     )
 
 
-def stop_all_jobs(client: FlowRestClient, say: Say) -> int:
-    """Stop every queued or running job, so a restarted FATE-Flow has nothing to resume."""
+def stop_all_jobs(client: FlowRestClient, say: Say, *, settle_s: float = 120.0) -> int:
+    """Stop every queued or running job, so a restarted FATE-Flow has nothing to resume.
+
+    Returns once FATE-Flow records them as ended (or after ``settle_s``, saying which are not): the
+    server must not be shut down between accepting a stop and writing it down.
+    """
     jobs = active_jobs(client)
     for record in jobs:
         client.stop(str(record["job_id"]))
         say(f"stopped FATE job {record['job_id']}, was {str(record.get('status', '')).lower()}")
+    deadline = time.monotonic() + settle_s
+    while jobs and (still := active_jobs(client)):
+        if time.monotonic() > deadline:
+            say(f"FATE-Flow still lists {', '.join(str(r['job_id']) for r in still)} as active after {settle_s:.0f} s")
+            break
+        time.sleep(1)
     return len(jobs)

@@ -190,6 +190,18 @@ def stop_jobs(
     return unreachable
 
 
+def with_header(say: Say, header: str) -> Say:
+    """``say`` that prints ``header`` before its first line, and never when nothing is said."""
+    pending = [header]
+
+    def said(line: str) -> None:
+        if pending:
+            say(pending.pop())
+        say(line)
+
+    return said
+
+
 def sweep_orphans(directory: Path, client_for: ClientFor, say: Say, *, keep: bool = False) -> int:
     """Stop the unfinished jobs of runs that are no longer alive; return how many jobs were handled.
 
@@ -209,8 +221,8 @@ def sweep_orphans(directory: Path, client_for: ClientFor, say: Say, *, keep: boo
                 "left alone (--keep-orphans); they may delay this run"
             )
             continue
-        say(f"run {ledger.run_id} (pid {ledger.pid}) is gone; stopping the {len(left)} FATE job(s) it left")
-        remaining = stop_jobs(left, client_for, say)
+        header = f"run {ledger.run_id} (pid {ledger.pid}) is gone; stopping what it left queued or running"
+        remaining = stop_jobs(left, client_for, with_header(say, header))
         handled += len(left) - len(remaining)
         if remaining:
             for job in left:

@@ -1,0 +1,153 @@
+"""An interrupted study leaves no FATE job behind (real FATE-Flow; marker ``fate``).
+
+Each test starts ``fatelab experiment`` as a user would (a subprocess, the project's embedded
+FATE-Flow), waits until one of its FATE jobs is running, then ends it the way timeouts, schedulers
+and people do: SIGTERM, SIGKILL, or ``fatelab engine stop`` from another shell. Afterwards no job of
+that run may be queued or running. Tables come from earlier runs on the same data (content-addressed),
+so each study reaches its HomoLR job quickly; 30 epochs keep that job running long enough to be hit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.engines.fate22 import FlowRestClient
+from harness.engines.run_ledger import ACTIVE_STATES, RunLedger
+from harness.engines.standalone import StandaloneEngine
+from harness.run_guard import active_jobs
+
+pytestmark = pytest.mark.fate
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS_DIR = ROOT / ".fatelab" / "runs"
+FLOW_HOME = ROOT / ".fatelab" / "flow"
+# Generous: a busy 2-core machine can take minutes to prepare, upload and schedule.
+WAIT_S = 900
+
+
+@pytest.fixture(scope="module")
+def client() -> FlowRestClient:
+    engine = StandaloneEngine(FLOW_HOME, progress=False)
+    engine.start()
+    return engine.client
+
+
+class Study:
+    """One ``fatelab experiment`` process and the ledger it writes."""
+
+    def __init__(self, log: Path, *args: str) -> None:
+        self.log = log
+        self.before = set(RUNS_DIR.glob("*.json")) if RUNS_DIR.exists() else set()
+        argv = [sys.executable, "-m", "harness.cli", "experiment", "--no-sweep", "--quiet", *args]
+        with open(log, "w") as out:
+            self.process = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def ledger(self) -> RunLedger | None:
+        new = set(RUNS_DIR.glob("*.json")) - self.before if RUNS_DIR.exists() else set()
+        loaded = [RunLedger.load(p) for p in new]
+        mine = [x for x in loaded if x is not None and x.pid == self.process.pid]
+        return mine[0] if mine else None
+
+    def running_job(self, client: FlowRestClient) -> tuple[RunLedger, str]:
+        """Wait until this run's HomoLR job runs on FATE-Flow; return the ledger and the job id."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the study ended before its job ran:\n{self.output()[-3000:]}"
+            ledger = self.ledger()
+            for job in ledger.jobs if ledger else ():
+                if job.kind == "job" and state_of(client, job.job_id) == "running":
+                    return ledger, job.job_id
+            time.sleep(2)
+        pytest.fail(f"waited {WAIT_S} s for the study's HomoLR job to run:\n{self.output()[-3000:]}")
+
+    def wait(self) -> int:
+        try:
+            return self.process.wait(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            pytest.fail(f"waited {WAIT_S} s for the study to exit:\n{self.output()[-3000:]}")
+
+
+def state_of(client: FlowRestClient, job_id: str) -> str:
+    return str(client.job_status(job_id).get("status", "")).lower()
+
+
+def assert_nothing_active(client: FlowRestClient, job_ids: list[str]) -> None:
+    left = {j: state_of(client, j) for j in job_ids}
+    assert not {j: s for j, s in left.items() if s in ACTIVE_STATES}, f"jobs still queued or running: {left}"
+
+
+@pytest.fixture
+def studies(tmp_path: Path) -> Iterator[list[Study]]:
+    started: list[Study] = []
+    yield started
+    for study in started:
+        if study.process.poll() is None:
+            study.process.kill()
+            study.process.wait()
+
+
+def test_sigterm_stops_the_runs_jobs_before_exiting(
+    client: FlowRestClient, studies: list[Study], tmp_path: Path
+) -> None:
+    study = Study(tmp_path / "study.log", "--epochs", "30")
+    studies.append(study)
+    ledger, job_id = study.running_job(client)
+    study.process.send_signal(signal.SIGTERM)
+    assert study.wait() == 128 + signal.SIGTERM
+    output = study.output()
+    assert f"stopped FATE job {job_id}" in output, output[-3000:]
+    assert "stopped by SIGTERM" in output
+    assert_nothing_active(client, [j.job_id for j in ledger.jobs])
+    assert not ledger.path.exists(), "a run that stopped everything it started leaves no ledger"
+    assert not [j for j in active_jobs(client)], "FATE-Flow is left with queued or running jobs"
+
+
+def test_jobs_of_a_killed_run_are_stopped_when_the_next_run_starts(
+    client: FlowRestClient, studies: list[Study], tmp_path: Path
+) -> None:
+    killed = Study(tmp_path / "killed.log", "--epochs", "30")
+    studies.append(killed)
+    ledger, orphan = killed.running_job(client)
+    os.kill(killed.process.pid, signal.SIGKILL)
+    killed.wait()
+    assert state_of(client, orphan) in ACTIVE_STATES, "SIGKILL leaves the job behind: the case under test"
+
+    after = Study(tmp_path / "after.log", "--epochs", "2")
+    studies.append(after)
+    assert after.wait() == 0, after.output()[-3000:]
+    output = after.output()
+    assert f"run {ledger.run_id} (pid {ledger.pid}) is gone" in output, output[-3000:]
+    assert f"stopped FATE job {orphan}" in output
+    assert state_of(client, orphan) == "canceled"
+    assert not ledger.path.exists()
+
+
+def test_engine_stop_during_a_run_leaves_nothing_to_resume(
+    client: FlowRestClient, studies: list[Study], tmp_path: Path
+) -> None:
+    study = Study(tmp_path / "study.log", "--epochs", "30")
+    studies.append(study)
+    _, job_id = study.running_job(client)
+    fatelab = [sys.executable, "-m", "harness.cli", "engine"]
+    stop = subprocess.run([*fatelab, "stop"], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S)  # noqa: S603
+    assert stop.returncode == 0, stop.stderr
+    assert f"stopped FATE job {job_id}" in stop.stdout
+    assert study.wait() != 0  # its FATE-Flow went away under it
+    start = subprocess.run([*fatelab, "start"], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S)  # noqa: S603
+    assert start.returncode == 0, start.stderr
+    assert state_of(client, job_id) == "canceled"
+    assert not active_jobs(client), "the restarted FATE-Flow resumed a job"
+    status = subprocess.run([*fatelab, "status"], cwd=ROOT, capture_output=True, text=True, timeout=120)  # noqa: S603
+    assert "0 job(s) queued or running" in status.stdout
