@@ -10,6 +10,7 @@ from pathlib import Path
 
 from harness.errors import FatelabError
 from harness.interrupts import Interrupted
+from harness.progress import Progress
 
 FLOW_HOME = Path(".fatelab/flow")
 # One ledger per run of the FATE jobs it submitted (harness/engines/run_ledger.py).
@@ -89,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--reports", type=Path, help="reports directory (default reports/)")
     exp.add_argument("--port", type=int, help="embedded FATE-Flow port (default 9380)")
-    exp.add_argument("--quiet", action="store_true", help="no progress bars")
+    exp.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress (bars on a terminal, one line per FATE job state change in a log); summaries still print",
+    )
     exp.add_argument(
         "--keep-orphans",
         action="store_true",
@@ -142,7 +147,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_engine(config, progress: bool):  # noqa: ANN001, ANN201 - returns an Engine
+def make_engine(config, progress: Progress):  # noqa: ANN001, ANN201 - returns an Engine
     if config.engine == "cluster":
         from harness.errors import ConfigError
         from harness.inventory import load_inventory
@@ -193,7 +198,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from harness.run_guard import guarded_run
 
     config = dataclasses.replace(config, run_id=config.run_id or new_run_id())
-    engine = make_engine(config, progress=not args.quiet and sys.stderr.isatty())
+    engine = make_engine(config, progress=Progress.for_stream(quiet=args.quiet))
     with guarded_run(RUNS_DIR, config.run_id, engine, keep_orphans=args.keep_orphans) as guard:
         run_dir, _ = run_study(config, engine, after_start=guard.after_start)
     print(json.dumps({"report": str(run_dir / "report.md")}))

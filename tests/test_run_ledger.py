@@ -245,3 +245,26 @@ def test_an_interrupted_upload_leaves_no_table_and_no_record(tmp_path: Path, mon
         upload_tables(flow, requests, progress=False, records=records)  # type: ignore[arg-type]
     assert flow.stopped == ["up1", "up2"] and flow.tables == {}
     assert not records.is_complete(ENDPOINT, "fatelab", "a", rows=1, sha256="a")
+
+
+# -- progress in a log ---------------------------------------------------------------------------
+def test_a_log_gets_one_line_per_job_state_change() -> None:
+    import io
+
+    from harness.progress import JobProgress, Progress
+
+    log = io.StringIO()
+    ticks = iter([0.0, 5.0, 12.0, 20.0])
+    shown = JobProgress(Progress.LINES, "federated HomoLR", "202612", stream=log, clock=lambda: next(ticks))
+    shown.update("waiting", 0, 0, [])
+    shown.update("running", 0, 4, ["reader_train"])
+    shown.update("running", 0, 4, ["reader_train"])  # nothing changed: no line
+    shown.update("running", 2, 4, ["homo_lr_0"])
+    shown.close()
+    assert log.getvalue().splitlines() == [
+        "[fatelab] FATE job 202612 (federated HomoLR): waiting, 5 s",
+        "[fatelab] FATE job 202612 (federated HomoLR): running, running reader_train, 0/4 tasks done, 12 s",
+        "[fatelab] FATE job 202612 (federated HomoLR): running, running homo_lr_0, 2/4 tasks done, 20 s",
+    ]
+    assert Progress.for_stream(quiet=True) is Progress.OFF
+    assert Progress.for_stream(quiet=False, stream=log) is Progress.LINES

@@ -27,6 +27,7 @@ from harness.engines.placement import PlacementLog, check_rows
 from harness.engines.upload_records import UploadRecords
 from harness.errors import ConfigError, EngineError, FatelabError, raise_collected
 from harness.inventory import Cluster, Party, load_inventory
+from harness.progress import Progress
 from harness.remote import RemoteCluster
 
 DEFAULT_FLOW_PORT = 9380
@@ -106,14 +107,14 @@ class ClusterEngine:
         inventory_path: Path,
         *,
         work_dir: Path,
-        progress: bool = True,
+        progress: bool | Progress = True,
         remote: RemoteCluster | None = None,
         job_timeout: float = JOB_TIMEOUT,
     ) -> None:
         self.cluster = cluster
         self.inventory_path = Path(inventory_path)
         self.work_dir = Path(work_dir)
-        self.progress = progress
+        self.progress = Progress.of(progress)
         self.job_timeout = job_timeout
         self.endpoints = endpoints_from_cluster(cluster)
         self.remote = remote or RemoteCluster.from_inventory(cluster, self.inventory_path)
@@ -122,7 +123,9 @@ class ClusterEngine:
         self.upload_records = UploadRecords(self.work_dir / "cluster" / "uploads.json")
 
     @classmethod
-    def from_inventory(cls, path: str | Path, work_dir: str | Path, progress: bool = True) -> ClusterEngine:
+    def from_inventory(
+        cls, path: str | Path, work_dir: str | Path, progress: bool | Progress = True
+    ) -> ClusterEngine:
         return cls(load_inventory(path), Path(path), work_dir=Path(work_dir), progress=progress)
 
     # -- lookups ---------------------------------------------------------------------------
@@ -203,7 +206,7 @@ class ClusterEngine:
             # Every host verified (HostError) and every FATE-Flow answering (EngineError) before any copy.
             self.remote.preflight()
             self._require_flows(parties)
-            placements = self.remote.place_many(items, dirs, progress=self.progress)
+            placements = self.remote.place_many(items, dirs, progress=self.progress is Progress.BAR)
         finally:
             self.remote.close()
         for request, placed in zip(requests, placements, strict=True):
@@ -219,7 +222,9 @@ class ClusterEngine:
 
         def upload(pid: int) -> FatelabError | None:
             try:
-                upload_tables(self.client(pid), by_party[pid], progress=False, records=self.upload_records)
+                upload_tables(
+                    self.client(pid), by_party[pid], progress=self.progress.without_bars(), records=self.upload_records
+                )
             except FatelabError as exc:
                 try:
                     site_party_id(self.endpoint(pid))

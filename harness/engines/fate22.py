@@ -20,6 +20,7 @@ from harness.engines import run_ledger
 from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Table, UploadRequest
 from harness.engines.upload_records import UploadRecords
 from harness.errors import EngineError
+from harness.progress import Progress
 
 TERMINAL_FAILURES = ("failed", "canceled", "timeout")
 # Small tables on a 2-core machine: one partition and one core per task avoid spawning process
@@ -164,7 +165,7 @@ class FlowRestClient:
             return []
         return list(response.get("data") or [])
 
-    def wait(self, job_id: str, *, what: str, progress: bool, timeout: float = 3600.0) -> dict[str, Any]:
+    def wait(self, job_id: str, *, what: str, progress: bool | Progress, timeout: float = 3600.0) -> dict[str, Any]:
         """Poll until the job ends; on failure raise EngineError carrying the failing task's log."""
         # Imported here: fate22_jobs builds on this module.
         from harness.engines.fate22_jobs import wait_job
@@ -276,7 +277,7 @@ def collect_job_result(
 
 
 def upload_tables(
-    client: FlowRestClient, requests: Sequence[UploadRequest], *, progress: bool, records: UploadRecords
+    client: FlowRestClient, requests: Sequence[UploadRequest], *, progress: bool | Progress, records: UploadRecords
 ) -> list[Table]:
     """Upload what is not already there whole; submit all uploads, then wait for each.
 

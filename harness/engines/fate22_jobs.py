@@ -25,6 +25,7 @@ from harness.engines.base import HomoLRJob, JobResult, Roles
 from harness.engines.fate22 import TERMINAL_FAILURES, FlowRestClient, build_homo_lr_dag, collect_job_result
 from harness.errors import EngineError
 from harness.interrupts import raise_if_stopping
+from harness.progress import JobProgress, Progress
 
 POLL_SECONDS = 2.0
 JOB_TIMEOUT = 3600.0
@@ -102,7 +103,7 @@ def wait_job(
     *,
     what: str,
     failure: Failure,
-    progress: bool,
+    progress: bool | Progress,
     role: str | None = None,
     party_id: str | None = None,
     watch: Watch = nothing_down,
@@ -117,10 +118,8 @@ def wait_job(
     returns). A job that ends badly, a party ``watch`` reports down, a status query that fails, or
     ``timeout`` raise ``failure(...)``; the last two stop the job first (FATE would wait for days).
     """
-    from tqdm import tqdm
-
     started = clock()
-    bar = tqdm(total=None, desc=what, unit="task", disable=not progress, leave=False, dynamic_ncols=True)
+    shown = JobProgress(progress, what, job_id, clock=clock)
     try:
         while True:
             # A worker thread (per-party uploads) learns of SIGTERM here; the main thread got it raised.
@@ -131,12 +130,12 @@ def wait_job(
                 raise failure(f"could not be queried ({exc.message})", ()) from exc
             state = str(status.get("status", "")).lower()
             tasks = client.tasks(job_id, role=role or status.get("role"), party_id=party_id or status.get("party_id"))
-            if tasks:
-                bar.total = len({t["task_name"] for t in tasks})
-            bar.n = sum(1 for t in tasks if str(t.get("status")).lower() == "success")
-            running = [str(t["task_name"]) for t in tasks if str(t.get("status")).lower() == "running"]
-            bar.set_postfix_str(",".join(running) or state)
-            bar.refresh()
+            shown.update(
+                state,
+                done=sum(1 for t in tasks if str(t.get("status")).lower() == "success"),
+                total=len({t["task_name"] for t in tasks}),
+                running=[str(t["task_name"]) for t in tasks if str(t.get("status")).lower() == "running"],
+            )
             if state == "success":
                 run_ledger.note_finished(job_id)
                 return status
@@ -152,14 +151,14 @@ def wait_job(
                 raise failure(f"did not finish within {timeout:.0f} s and was stopped", ())
             sleep(poll_seconds)
     finally:
-        bar.close()
+        shown.close()
 
 
 def run_jobs(
     site: JobSite,
     jobs: Sequence[tuple[str, HomoLRJob]],
     *,
-    progress: bool,
+    progress: bool | Progress,
     timeout: float = JOB_TIMEOUT,
     poll_seconds: float = POLL_SECONDS,
     sleep: Callable[[float], None] = time.sleep,

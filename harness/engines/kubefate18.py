@@ -40,6 +40,7 @@ from harness.engines.fate18_study import (
 from harness.engines.placement import PlacementLog, check_rows
 from harness.errors import ConfigError, EngineError, FatelabError, HostError, raise_collected
 from harness.inventory import Cluster, Party, load_inventory
+from harness.progress import Progress
 from harness.remote import (
     DATA_GROUP_VAR,
     Placement,
@@ -184,7 +185,7 @@ class KubeFate18Engine:
         *,
         work_dir: Path,
         options: Fate18Options | None = None,
-        progress: bool = True,
+        progress: bool | Progress = True,
         remote: RemoteCluster | None = None,
         poll: float = POLL_SECONDS,
         upload_timeout: float = UPLOAD_TIMEOUT,
@@ -194,7 +195,7 @@ class KubeFate18Engine:
         self.inventory_path = Path(inventory_path)
         self.work_dir = Path(work_dir)
         self.options = options or Fate18Options()
-        self.progress = progress
+        self.progress = Progress.of(progress)
         self.poll = poll
         self.upload_timeout = upload_timeout
         self.job_timeout = job_timeout
@@ -215,7 +216,12 @@ class KubeFate18Engine:
 
     @classmethod
     def from_inventory(
-        cls, path: str | Path, work_dir: str | Path, *, options: Fate18Options | None = None, progress: bool = True
+        cls,
+        path: str | Path,
+        work_dir: str | Path,
+        *,
+        options: Fate18Options | None = None,
+        progress: bool | Progress = True,
     ) -> KubeFate18Engine:
         return cls(load_inventory(path), Path(path), work_dir=Path(work_dir), options=options, progress=progress)
 
@@ -288,7 +294,7 @@ class KubeFate18Engine:
             placements = self.remote.place_many(
                 [(int(r.party_id), r.path) for r in requests],
                 {pid: self.parties[pid].data_dir for pid in parties},
-                progress=self.progress,
+                progress=self.progress is Progress.BAR,
             )
             for request, placed in zip(requests, placements, strict=True):
                 check_rows(request, placed)

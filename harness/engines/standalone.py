@@ -12,6 +12,7 @@ from harness.engines.fate22 import FlowRestClient, upload_tables
 from harness.engines.fate22_jobs import SingleFlow, run_jobs
 from harness.engines.flow_server import LocalFlowServer
 from harness.engines.upload_records import UploadRecords
+from harness.progress import Progress
 
 
 class StandaloneEngine:
@@ -23,7 +24,9 @@ class StandaloneEngine:
 
     name = "fate-2.2-standalone"
 
-    def __init__(self, home: Path, *, port: int = 9380, grpc_port: int | None = None, progress: bool = True) -> None:
+    def __init__(
+        self, home: Path, *, port: int = 9380, grpc_port: int | None = None, progress: bool | Progress = True
+    ) -> None:
         self.server = LocalFlowServer(home, http_port=port, grpc_port=grpc_port or port - 20, cores=6)
         self.progress = progress
         self._client: FlowRestClient | None = None

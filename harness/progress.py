@@ -1,0 +1,86 @@
+"""How a long step shows that it is alive: a redrawn bar on a terminal, one line per change in a log.
+
+A FATE job is minutes of scheduler work with nothing to see. On a terminal a bar redraws on every
+poll (job id, running tasks, elapsed). In a log that is not a terminal (CI, ``nohup``, a scheduler's
+capture) redrawing makes noise, so a line is printed when the job's state or running tasks change.
+``--quiet`` turns both off; the run's own summary lines still print.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import TextIO
+
+
+class Progress(Enum):
+    BAR = "bar"
+    LINES = "lines"
+    OFF = "off"
+
+    @classmethod
+    def of(cls, value: bool | Progress) -> Progress:
+        """Engines and tests may still say True/False: a bar, or nothing."""
+        if isinstance(value, Progress):
+            return value
+        return cls.BAR if value else cls.OFF
+
+    @classmethod
+    def for_stream(cls, *, quiet: bool, stream: TextIO = sys.stderr) -> Progress:
+        if quiet:
+            return cls.OFF
+        return cls.BAR if stream.isatty() else cls.LINES
+
+    def without_bars(self) -> Progress:
+        """For work done in several threads at once, whose bars would overwrite each other."""
+        return Progress.LINES if self is Progress.BAR else self
+
+
+class JobProgress:
+    """The visible side of waiting for one FATE job."""
+
+    def __init__(
+        self,
+        mode: bool | Progress,
+        what: str,
+        job_id: str,
+        *,
+        stream: TextIO = sys.stderr,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.mode = Progress.of(mode)
+        self.what, self.job_id = what, job_id
+        self.stream, self.clock = stream, clock
+        self.started = clock()
+        self.last_line: tuple[str, int, tuple[str, ...]] | None = None
+        self.bar = None
+        if self.mode is Progress.BAR:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=None, desc=what, unit="task", leave=False, dynamic_ncols=True, file=stream)
+
+    def update(self, state: str, done: int, total: int, running: Sequence[str]) -> None:
+        if self.bar is not None:
+            if total:
+                self.bar.total = total
+            self.bar.n = done
+            self.bar.set_postfix_str(f"{self.job_id} {','.join(running) or state}")
+            self.bar.refresh()
+        elif self.mode is Progress.LINES:
+            key = (state, done, tuple(running))
+            if key != self.last_line:
+                self.last_line = key
+                tasks = f", running {', '.join(running)}" if running else ""
+                counted = f", {done}/{total} tasks done" if total else ""
+                print(
+                    f"[fatelab] FATE job {self.job_id} ({self.what}): {state}{tasks}{counted}, "
+                    f"{self.clock() - self.started:.0f} s",
+                    file=self.stream,
+                    flush=True,
+                )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
