@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -89,20 +89,23 @@ def assert_nothing_active(client: FlowRestClient, job_ids: list[str]) -> None:
 
 
 @pytest.fixture
-def studies(tmp_path: Path) -> Iterator[list[Study]]:
+def start(tmp_path: Path) -> Iterator[Callable[..., Study]]:
+    """Start a study logging to tmp_path/<name>.log; whatever is still running at the end is killed."""
     started: list[Study] = []
-    yield started
+
+    def starter(name: str, *args: str) -> Study:
+        started.append(Study(tmp_path / f"{name}.log", *args))
+        return started[-1]
+
+    yield starter
     for study in started:
         if study.process.poll() is None:
             study.process.kill()
             study.process.wait()
 
 
-def test_sigterm_stops_the_runs_jobs_before_exiting(
-    client: FlowRestClient, studies: list[Study], tmp_path: Path
-) -> None:
-    study = Study(tmp_path / "study.log", "--epochs", "30")
-    studies.append(study)
+def test_sigterm_stops_the_runs_jobs_before_exiting(client: FlowRestClient, start: Callable[..., Study]) -> None:
+    study = start("study", "--epochs", "30")
     ledger, job_id = study.running_job(client)
     study.process.send_signal(signal.SIGTERM)
     assert study.wait() == 128 + signal.SIGTERM
@@ -115,17 +118,15 @@ def test_sigterm_stops_the_runs_jobs_before_exiting(
 
 
 def test_jobs_of_a_killed_run_are_stopped_when_the_next_run_starts(
-    client: FlowRestClient, studies: list[Study], tmp_path: Path
+    client: FlowRestClient, start: Callable[..., Study]
 ) -> None:
-    killed = Study(tmp_path / "killed.log", "--epochs", "30")
-    studies.append(killed)
+    killed = start("killed", "--epochs", "30")
     ledger, orphan = killed.running_job(client)
     os.kill(killed.process.pid, signal.SIGKILL)
     killed.wait()
     assert state_of(client, orphan) in ACTIVE_STATES, "SIGKILL leaves the job behind: the case under test"
 
-    after = Study(tmp_path / "after.log", "--epochs", "2")
-    studies.append(after)
+    after = start("after", "--epochs", "2")
     assert after.wait() == 0, after.output()[-3000:]
     output = after.output()
     assert f"run {ledger.run_id} (pid {ledger.pid}) is gone" in output, output[-3000:]
@@ -134,11 +135,8 @@ def test_jobs_of_a_killed_run_are_stopped_when_the_next_run_starts(
     assert not ledger.path.exists()
 
 
-def test_engine_stop_during_a_run_leaves_nothing_to_resume(
-    client: FlowRestClient, studies: list[Study], tmp_path: Path
-) -> None:
-    study = Study(tmp_path / "study.log", "--epochs", "30")
-    studies.append(study)
+def test_engine_stop_during_a_run_leaves_nothing_to_resume(client: FlowRestClient, start: Callable[..., Study]) -> None:
+    study = start("study", "--epochs", "30")
     _, job_id = study.running_job(client)
     fatelab = [sys.executable, "-m", "harness.cli", "engine"]
     stop = subprocess.run([*fatelab, "stop"], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S)  # noqa: S603
