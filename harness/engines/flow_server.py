@@ -130,7 +130,17 @@ class LocalFlowServer:
 
     def fingerprint(self) -> str:
         return json.dumps(
-            [self.host, self.http_port, self.grpc_port, self.party_id, self.cores, self.job_cores, str(self.python)]
+            [
+                self.host,
+                self.http_port,
+                self.grpc_port,
+                self.party_id,
+                self.cores,
+                self.job_cores,
+                str(self.python),
+                # A server started another way (before flow_main existed) is restarted through it.
+                "harness.engines.flow_main",
+            ]
         )
 
     def _started_with(self) -> str | None:
@@ -214,7 +224,8 @@ class LocalFlowServer:
         server = self._package_dir() / "fate_flow_server.py"
         with open(self.log_dir / "console.log", "ab") as out, open(self.log_dir / "error.log", "ab") as err:
             process = subprocess.Popen(  # noqa: S603 (fixed argv)
-                [str(self.python), str(server)],
+                # FATE's server script, through flow_main (longer self-call timeouts: see there).
+                [str(self.python), "-m", "harness.engines.flow_main", str(server)],
                 stdout=out,
                 stderr=err,
                 stdin=subprocess.DEVNULL,
