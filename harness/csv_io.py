@@ -244,10 +244,17 @@ def locate_csv_problem(path: Path) -> tuple[int, str] | None:
 
 
 def _width_problem(reader: Iterator[list[str]], start: int, got: int, width: int) -> str:
-    spanned = reader.line_num > start  # type: ignore[attr-defined]
-    if spanned and next(reader, None) is None:
+    end = reader.line_num  # type: ignore[attr-defined]
+    if end == start:
+        return f"the row has {got} field(s) where the header has {width}"
+    # A row of the wrong width spread over several lines: a quote on its first line pairs up with
+    # a later one (or with none), so the first line is where the fix belongs.
+    if next(reader, None) is None:
         return "a quoted field opened on this line is never closed (the row runs to the end of the file)"
-    return f"the row has {got} field(s) where the header has {width}"
+    return (
+        f"a quoted field opened on this line seems not to be closed: the row runs to line {end} and "
+        f"has {got} field(s) where the header has {width}"
+    )
 
 
 def _arrow_summary(exc: Exception) -> str:
