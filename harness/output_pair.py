@@ -109,7 +109,23 @@ def sweep_stale_temps(output_dir: Path, names: tuple[str, ...]) -> list[Path]:
 
 
 def temp_name(name: str) -> str:
+    """A temporary name for ``name`` that no other process or call uses (not a fixed ``X.tmp``)."""
     return f".{name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+
+
+def replace_file(path: Path, data: bytes | str) -> None:
+    """Replace one file atomically through a unique temporary beside it.
+
+    For the single-file writers that used a fixed ``path.with_suffix(".tmp")``: two writers of the
+    same file then shared one temporary and could rename each other's half-written bytes.
+    """
+    tmp = path.parent / temp_name(path.name)
+    try:
+        with open(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666), "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_locked(
@@ -158,6 +174,7 @@ def _locked(path: Path) -> Iterator[int]:
 
 
 def _new_temp(directory: Path, name: str) -> Path:
+    """An empty new file with a unique temporary name for ``name`` in ``directory``."""
     path = directory / temp_name(name)
     # os.open with 0o666 honours the umask, unlike mkstemp's private 0o600 files.
     os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))

@@ -101,6 +101,14 @@ def test_temp_names_are_unique_per_call() -> None:
     assert all(n.startswith(f".prepared.csv.{os.getpid()}.") and n.endswith(".tmp") for n in names)
 
 
+def test_replace_file_leaves_only_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    output_pair.replace_file(target, "one\n")
+    output_pair.replace_file(target, b"two\n")
+    assert target.read_text() == "two\n"
+    assert os.listdir(tmp_path) == ["state.json"]
+
+
 def test_files_follow_the_umask(tmp_path: Path, source: Path) -> None:
     old = os.umask(0o027)
     try:
