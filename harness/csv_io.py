@@ -35,6 +35,7 @@ _BOM = b"\xef\xbb\xbf"
 _MIN_BLOCK_BYTES = 1 << 20
 _MAX_BLOCK_BYTES = 256 << 20
 _HINT_FILE = "supply the uncompressed Lending Club loan.csv (UTF-8)"
+_OTHER_SEPARATORS = ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"))
 # Byte-order marks of the encodings a spreadsheet "Unicode text" export produces, longest first.
 _WIDE_BOMS = (
     (b"\xff\xfe\x00\x00", "UTF-32"),
@@ -128,6 +129,12 @@ def check_header(path: Path, names: list[str]) -> None:
     if not names or all(not n for n in names):
         raise DataError(
             f"input file {path} has no CSV header line", hint="the first line must name the columns"
+        )
+    separator = next((name for sep, name in _OTHER_SEPARATORS if len(names) == 1 and sep in names[0]), None)
+    if separator:
+        raise DataError(
+            f"input file {path} is not comma-separated: its header is one column holding {separator}s",
+            hint="export the file as CSV with ',' between fields (the Kaggle loan.csv layout)",
         )
     empty = [i for i, n in enumerate(names) if not n]
     if empty:

@@ -46,7 +46,7 @@ def check_output_dir(path: Path) -> None:
     """Fail early (before minutes of work) when ``path`` cannot become a writable directory."""
     if path.exists() and not path.is_dir():
         raise FatelabError(
-            f"output path {path} is a file, not a directory",
+            f"output path {path} exists and is not a directory",
             hint="pass a directory for --output (it is created when missing)",
         )
     existing = next((p for p in (path, *path.absolute().parents) if p.exists()), Path("/"))

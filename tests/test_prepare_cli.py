@@ -183,6 +183,14 @@ def test_duplicated_header_names_get_a_hint(tmp_path: Path, sample, out_dir: Pat
     assert_untouched(out_dir)
 
 
+def test_semicolon_separated_file(tmp_path: Path, sample, out_dir: Path) -> None:
+    header, rows = sample
+    source = tmp_path / "semi.csv"
+    source.write_text("\n".join(";".join(r) for r in [header, *rows[:50]]) + "\n")
+    assert_clean_failure(run_prepare(source, out_dir), "not comma-separated", "semicolon")
+    assert_untouched(out_dir)
+
+
 # --- the input and output paths ------------------------------------------------------------------
 
 
@@ -203,7 +211,7 @@ def test_output_is_a_file(tmp_path: Path, sample) -> None:
     source = write_rows(tmp_path / "loan.csv", *sample)
     target = tmp_path / "taken"
     target.write_text("mine\n")
-    assert_clean_failure(run_prepare(source, target), f"output path {target} is a file")
+    assert_clean_failure(run_prepare(source, target), f"output path {target} exists and is not a directory")
     assert_clean_failure(run_prepare(source, target / "sub"), f"{target} is a file")
     assert target.read_text() == "mine\n"
 
