@@ -101,7 +101,8 @@ def verified_card(output_dir: Path, data_name: str, card_name: str, digest_key: 
 def sweep_stale_temps(output_dir: Path, names: tuple[str, ...]) -> list[Path]:
     """Remove temporaries of ``names`` left by killed runs (call only while holding the lock)."""
     alternatives = "|".join(re.escape(n) for n in names)
-    pattern = re.compile(rf"\.(?:{alternatives})\.\d+\.[0-9a-f]{{16}}\.tmp")
+    # 16 hex digits: temp_name(); 12: the names earlier versions used (and left behind when killed).
+    pattern = re.compile(rf"\.(?:{alternatives})\.\d+\.(?:[0-9a-f]{{16}}|[0-9a-f]{{12}})\.tmp")
     swept = [p for p in output_dir.iterdir() if pattern.fullmatch(p.name) and p.is_file()]
     for path in swept:
         path.unlink(missing_ok=True)

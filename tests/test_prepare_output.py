@@ -90,6 +90,7 @@ def test_temporaries_of_a_killed_run_are_swept(tmp_path: Path, source: Path) -> 
     assert done.returncode == -signal.SIGKILL, done.stderr
     leftovers = sorted(p for p in os.listdir(out) if p.startswith((".prepared.csv.", ".data_card.json.")))
     assert len(leftovers) == 2 and all(p.endswith(".tmp") for p in leftovers)
+    (out / ".prepared.csv.4242.0123456789ab.tmp").write_text("an earlier version's leftover\n")
     assert not (out / "prepared.csv").exists() and not (out / "data_card.json").exists()
     prepare_file(source, out)
     assert sorted(os.listdir(out)) == [".other.tmp", "data_card.json", "notes.txt", "prepared.csv"]
