@@ -10,7 +10,9 @@ The order of the steps matters and is recorded in the data card:
 5. ``parse``: turn ``term``, ``int_rate``, ``emp_length``, ``revol_util`` ... into numbers; ``emp_length``
    ``n/a`` becomes missing, an unknown category is an error.
 6. ``drop_missing_rows``: drop rows with a missing value in a kept column.
-7. ``one_hot``: expand the categorical features with the fixed :data:`CATEGORIES`.
+7. ``plausibility``: drop rows with a value outside the documented ranges of
+   :data:`harness.plausible.RANGES` (a negative income, a 99-year employment length), counted per rule.
+8. ``one_hot``: expand the categorical features with the fixed :data:`CATEGORIES`.
 
 Steps 1-4 only need per-column counters, so :func:`prepare_file` computes them in one streaming pass
 and keeps in memory just the kept columns of finished loans. :func:`prepare_frame` runs the same code
@@ -19,7 +21,7 @@ on an in-memory frame.
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -32,15 +34,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from harness.csv_io import (
-    HashingReader,
-    block_size_for,
-    iter_batches,
-    open_string_csv,
-    read_header,
-    write_files_atomically,
-)
+from harness import output_pair
+from harness.csv_io import block_size_for, file_sha256, iter_batches, open_string_csv, read_header
+from harness.csv_writer import write_frame_csv
 from harness.errors import DataError
+from harness.plausible import implausible_rows
 
 LABEL = "loan_status"
 ID_COLUMN = "sample_id"
@@ -151,7 +149,15 @@ NOTES: tuple[str, ...] = (
     "Steps 2-3 count a field as missing when it is empty (as pandas reads it); a whitespace-only "
     "value of a kept column becomes missing when parsed and its row is dropped in drop_missing_rows. "
     "Distinct values are compared after trimming surrounding whitespace.",
+    "Numbers must be finite: a value such as 1e999 (infinite as a float) is an error naming the "
+    "column, like 'inf' or 'nan' written out.",
+    "plausibility drops complete rows with a value outside wide, documented ranges (harness/plausible.py: "
+    "Lending Club's product rules or the field's meaning, e.g. annual_inc >= 0, emp_length 0-10, term "
+    "36 or 60); rows_dropped_by_rule lists every rule, a row breaking several is counted under each.",
 )
+PREPARED_CSV = "prepared.csv"
+DATA_CARD = "data_card.json"
+_DIGEST_KEY = "prepared_csv_sha256"
 
 
 @dataclass(frozen=True)
@@ -195,13 +201,19 @@ def selection_reason(column: str) -> str:
 
 
 def parse_number(text: str) -> float | None:
-    """A plain decimal number; '' is missing. Rejects 'nan', 'inf' and '1_000' that float() accepts."""
+    """A plain, finite decimal number; '' is missing.
+
+    Rejects 'nan', 'inf' and '1_000' that float() accepts, and '1e999' that overflows to infinity.
+    """
     text = text.strip()
     if not text:
         return None
     if not _NUMBER.fullmatch(text):
         raise ValueError("a number")
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a finite number (this one overflows a 64-bit float)")
+    return value
 
 
 def parse_percent(text: str) -> float | None:
@@ -471,12 +483,17 @@ def finish_preparation(scan: FinishedLoanScan, input_info: dict, source: str) ->
     parsed = {c: v[~incomplete] for c, v in parsed.items()}
     rows_out = int((~incomplete).sum())
     steps.append(_step("drop_missing_rows", finished, rows_out, {}, missing_by_column=missing_by_column))
+    implausible, by_rule = implausible_rows(parsed, rows_out)
+    parsed = {c: v[~implausible] for c, v in parsed.items()}
+    complete, rows_out = rows_out, int((~implausible).sum())
+    steps.append(_step("plausibility", complete, rows_out, {}, rows_dropped_by_rule=by_rule))
     classes = sorted(set(np.unique(parsed[LABEL]).tolist()))
     if classes != [0, 1]:
         raise DataError(
-            f"{source}: after dropping rows with missing values {rows_out} rows remain "
+            f"{source}: after dropping rows with missing or implausible values {rows_out} rows remain "
             f"with classes {classes}; both classes (0 and 1) are needed",
-            hint="check the missing values per column in the input",
+            hint="check the missing values per column in the input and the plausibility ranges in "
+            "harness/plausible.py",
         )
 
     frame = encode(parsed)
@@ -545,7 +562,10 @@ def prepare_frame(raw: pd.DataFrame) -> PreparedData:
         raise DataError("the input frame has no columns", hint="supply the Lending Club loan data")
     duplicates = sorted({c for c in columns if columns.count(c) > 1})
     if duplicates:
-        raise DataError(f"the input frame repeats columns: {', '.join(duplicates)}")
+        raise DataError(
+            f"the input frame repeats columns: {', '.join(duplicates)}",
+            hint="every column name must appear once; rename or drop the repeated columns",
+        )
     check_required_columns(columns, "the input frame")
     scan = FinishedLoanScan(columns)
     scan.update(_as_strings(raw))
@@ -558,133 +578,87 @@ def prepare_file(
 ) -> dict:
     """Prepare ``input_csv`` into ``output_dir``/prepared.csv and data_card.json; return the card.
 
-    One streaming pass over the CSV; memory is bounded by the kept columns of finished loans.
-    Both files appear together or not at all.
+    One streaming pass over the CSV (plus a hashing pass); memory is bounded by the kept columns of
+    finished loans. The two files are replaced as a pair (:mod:`harness.output_pair`): the card is
+    written last and records prepared.csv's sha256. Every failure is a FatelabError (exit 2).
     """
     input_csv = Path(input_csv)
     output_dir = Path(output_dir)
     if chunk_rows <= 0:
         raise DataError(f"chunk_rows must be positive, got {chunk_rows}")
+    output_pair.check_output_dir(output_dir)
     columns, bytes_per_row = read_header(input_csv)
     check_required_columns(columns, f"input file {input_csv}")
-    size = input_csv.stat().st_size
-    bar = _progress_bar(size, input_csv.name) if progress else None
-    scan = FinishedLoanScan(columns)
-    try:
-        with input_csv.open("rb", buffering=0) as fh:
-            hashing = HashingReader(fh, on_bytes=bar.update if bar is not None else None)
-            reader = open_string_csv(hashing, columns, block_size_for(chunk_rows, bytes_per_row))
-            if reader.schema.names != columns:
-                raise DataError(
-                    f"input file {input_csv}: the CSV reader sees columns {reader.schema.names[:5]}... "
-                    f"instead of the header {columns[:5]}...",
-                    hint="check the header line and the delimiter (must be ',')",
-                )
-            for batch in iter_batches(reader, input_csv):
-                scan.update(batch)
-            while hashing.read(1 << 20):  # the reader may stop before EOF; the digest covers the file
-                pass
-    finally:
-        if bar is not None:
-            bar.close()
-    info = {
-        "path": str(input_csv.resolve()),
-        "bytes": size,
-        "sha256": hashing.sha256.hexdigest(),
-        "columns": columns,
-    }
+    before = _identity(input_csv)
+    digest = file_sha256(input_csv)
+    rows_guess = int(before[0] / bytes_per_row) if progress else None
+    scan = _scan(input_csv, columns, block_size_for(chunk_rows, bytes_per_row), rows_guess)
+    if _identity(input_csv) != before:
+        raise DataError(
+            f"input file {input_csv} changed while it was being read",
+            hint="wait until the file is completely written (or copied), then run again",
+        )
+    info = {"path": str(input_csv.resolve()), "bytes": before[0], "sha256": digest, "columns": columns}
     prepared = finish_preparation(scan, info, f"input file {input_csv}")
-    card = prepared.card
-    card["output"] = {"prepared_csv": "prepared.csv", "data_card": "data_card.json"}
 
     def write_frame(path: Path) -> None:
         write_prepared_csv(prepared.frame, path)
 
-    def write_card(path: Path) -> None:
-        path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    def make_card(prepared_sha256: str) -> dict:
+        output = {"prepared_csv": PREPARED_CSV, "data_card": DATA_CARD, _DIGEST_KEY: prepared_sha256}
+        return {**prepared.card, "output": output}
 
-    write_files_atomically(output_dir, {"prepared.csv": write_frame, "data_card.json": write_card})
-    return card
+    return output_pair.write_pair(output_dir, PREPARED_CSV, write_frame, DATA_CARD, make_card)
+
+
+def prepared_card(output_dir: Path) -> dict | None:
+    """The data card of ``output_dir`` if it describes the prepared.csv beside it, else None.
+
+    A reader that finds None (no card, a card of an older layout, or a prepared.csv from another
+    run) prepares again instead of trusting the pair.
+    """
+    return output_pair.verified_card(Path(output_dir), PREPARED_CSV, DATA_CARD, _DIGEST_KEY)
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    """Size, modification time and inode: a file replaced or appended to while read changes one."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise DataError(f"input file {path} cannot be read: {exc.strerror or exc}", hint="check the path") from None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _scan(path: Path, columns: list[str], block_size: int, rows_guess: int | None) -> FinishedLoanScan:
+    """Steps 1-3's counters over the whole file; a progress bar (in rows) when ``rows_guess`` is set."""
+    reader = open_string_csv(path, columns, block_size)
+    if reader.schema.names != columns:
+        raise DataError(
+            f"input file {path}: the CSV reader sees columns {reader.schema.names[:5]}... "
+            f"instead of the header {columns[:5]}...",
+            hint="check the header line and the delimiter (must be ',')",
+        )
+    scan = FinishedLoanScan(columns)
+    # pyarrow reads the file itself, so progress is counted in rows against an estimate.
+    bar = _progress_bar(rows_guess, path.name) if rows_guess is not None else None
+    try:
+        for batch in iter_batches(reader, path):
+            scan.update(batch)
+            if bar is not None:
+                bar.update(batch.num_rows)
+    finally:
+        if bar is not None:
+            bar.close()
+    return scan
 
 
 def write_prepared_csv(frame: pd.DataFrame, path: Path, *, rows_per_slice: int = 200_000) -> None:
-    """Write ``frame`` as a plain, unquoted CSV (quotes only where a text value needs them).
-
-    Each column's distinct values are formatted once and pasted per row, and a one-hot block is
-    pasted as one ready-made ``0,1,0`` fragment; on 40 mostly 0/1 columns this is several times
-    faster than a generic CSV writer.
-    """
-    columns = list(frame.columns)
-    pieces: list[Callable[[int, int], pa.Array]] = []
-    i = 0
-    while i < len(columns):
-        block = _one_hot_block(frame, columns, i)
-        if block is not None:
-            pieces.append(block)
-            i += len(CATEGORIES[_one_hot_source(columns[i])])
-            continue
-        pieces.append(_column_text(frame[columns[i]].to_numpy()))
-        i += 1
-    with path.open("wb") as fh:
-        fh.write((",".join(columns) + "\n").encode("utf-8"))
-        for start in range(0, len(frame), rows_per_slice):
-            stop = min(start + rows_per_slice, len(frame))
-            texts = [piece(start, stop) for piece in pieces]
-            texts[-1] = pc.binary_join_element_wise(texts[-1], "", "\n")
-            rows = pc.binary_join_element_wise(*texts, ",") if len(texts) > 1 else texts[0]
-            fh.write(_string_bytes(rows))
-
-
-def _one_hot_source(name: str) -> str:
-    for column in CATEGORICAL_FEATURES:
-        if name == one_hot_column(column, CATEGORIES[column][0]):
-            return column
-    return ""
-
-
-def _one_hot_block(frame: pd.DataFrame, columns: list[str], i: int) -> Callable[[int, int], pa.Array] | None:
-    source = _one_hot_source(columns[i])
-    if not source:
-        return None
-    names = [one_hot_column(source, c) for c in CATEGORIES[source]]
-    if columns[i : i + len(names)] != names:
-        return None
-    values = frame[names].to_numpy()
-    if not ((values == 0) | (values == 1)).all() or not (values.sum(axis=1) == 1).all():
-        return None
-    codes = pa.array(values.argmax(axis=1))
-    k = len(names)
-    fragments = pa.array([",".join("1" if j == code else "0" for j in range(k)) for code in range(k)])
-    return lambda start, stop: fragments.take(codes.slice(start, stop - start))
-
-
-def _column_text(values: np.ndarray) -> Callable[[int, int], pa.Array]:
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    if values.dtype == object:
-        texts = pa.array([_csv_field(u) for u in uniques], type=pa.string())
-    elif len(uniques) * 8 > len(values):
-        direct = pc.cast(pa.array(values), pa.string())
-        return lambda start, stop: direct.slice(start, stop - start)
-    else:
-        texts = pc.cast(pa.array(uniques), pa.string())
-    indices = pa.array(codes)
-    return lambda start, stop: texts.take(indices.slice(start, stop - start))
-
-
-def _csv_field(value: Any) -> str:
-    text = "" if value is None else str(value)
-    if any(ch in text for ch in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _string_bytes(array: pa.Array) -> memoryview:
-    """The UTF-8 bytes of a null-free string array, end to end, without copying."""
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset : array.offset + len(array) + 1]
-    return memoryview(array.buffers()[2])[offsets[0] : offsets[-1]]
+    """Write ``frame`` as prepared.csv: plain and unquoted, the one-hot blocks pasted as fragments."""
+    blocks = [[one_hot_column(col, cat) for cat in CATEGORIES[col]] for col in CATEGORICAL_FEATURES]
+    write_frame_csv(frame, path, blocks, rows_per_slice=rows_per_slice)
 
 
 def _progress_bar(total: int, name: str):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"prepare {name}")
+    return tqdm(total=total, unit=" rows", unit_scale=True, desc=f"prepare {name}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import os
@@ -12,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness import output_pair
 from harness import prepare as prep
-from harness.errors import DataError
+from harness.errors import DataError, FatelabError
 from harness.prepare import (
     CATEGORIES,
     GROUP_COLUMNS,
@@ -373,7 +375,7 @@ def test_ragged_rows_are_unparseable(tmp_path: Path, out_dir: Path) -> None:
     source = write_csv(tmp_path / "loan.csv", [loan(i) for i in range(9)])
     with source.open("a") as fh:
         fh.write("1,2,3\n")
-    _fails_without_output(source, out_dir, r"cannot be parsed as CSV: .*columns")
+    _fails_without_output(source, out_dir, r"cannot be parsed as CSV: line 11: the row has 3 field\(s\) where")
 
 
 def test_one_class_only_file(tmp_path: Path, out_dir: Path) -> None:
@@ -386,14 +388,15 @@ def test_failed_write_leaves_nothing_behind(tmp_path: Path, out_dir: Path, monke
     source = write_csv(tmp_path / "loan.csv", [loan(i) for i in range(9)])
 
     def broken_card(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(prep.json, "dumps", broken_card)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(output_pair.json, "dumps", broken_card)
+    with pytest.raises(FatelabError, match="No space left on device") as caught:
         prepare_file(source, out_dir)
+    assert caught.value.hint and caught.value.exit_code == 2
     assert sorted(os.listdir(out_dir)) == ["prepared.csv"]
     assert (out_dir / "prepared.csv").read_text() == "old\n"
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(FatelabError, match="No space left on device"):
         prepare_file(source, tmp_path / "fresh")
     assert not (tmp_path / "fresh").exists()
 
@@ -431,7 +434,7 @@ def test_real_sample_invariants(real) -> None:
     assert prepared["int_rate"].tolist() == finished.loc[~incomplete, "int_rate"].astype(float).tolist()
     assert [s["name"] for s in card["steps"]] == [
         "label", "column_missingness", "single_value", "feature_selection", "parse", "drop_missing_rows",
-        "one_hot",
+        "plausibility", "one_hot",
     ]  # fmt: skip
     assert (
         card["label_counts_dropped"]

@@ -1,0 +1,85 @@
+"""The fast writer behind prepared.csv (split out of :mod:`harness.prepare`, which calls it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def write_frame_csv(
+    frame: pd.DataFrame, path: Path, one_hot_blocks: Sequence[Sequence[str]], *, rows_per_slice: int = 200_000
+) -> None:
+    """Write ``frame`` as a plain, unquoted CSV (quotes only where a text value needs them).
+
+    Each column's distinct values are formatted once and pasted per row, and a one-hot block is
+    pasted as one ready-made ``0,1,0`` fragment; on 40 mostly 0/1 columns this is several times
+    faster than a generic CSV writer. ``one_hot_blocks`` lists each block's columns in order; a
+    block is pasted as fragments only where the frame really holds exactly one 1 per row in it.
+    """
+    columns = list(frame.columns)
+    blocks = {block[0]: list(block) for block in one_hot_blocks if block}
+    pieces: list[Callable[[int, int], pa.Array]] = []
+    i = 0
+    while i < len(columns):
+        block = _one_hot_block(frame, columns, i, blocks.get(columns[i]))
+        if block is not None:
+            pieces.append(block)
+            i += len(blocks[columns[i]])
+            continue
+        pieces.append(_column_text(frame[columns[i]].to_numpy()))
+        i += 1
+    with path.open("wb") as fh:
+        fh.write((",".join(columns) + "\n").encode("utf-8"))
+        for start in range(0, len(frame), rows_per_slice):
+            stop = min(start + rows_per_slice, len(frame))
+            texts = [piece(start, stop) for piece in pieces]
+            texts[-1] = pc.binary_join_element_wise(texts[-1], "", "\n")
+            rows = pc.binary_join_element_wise(*texts, ",") if len(texts) > 1 else texts[0]
+            fh.write(_string_bytes(rows))
+
+
+def _one_hot_block(
+    frame: pd.DataFrame, columns: list[str], i: int, names: list[str] | None
+) -> Callable[[int, int], pa.Array] | None:
+    """The block ``names`` starting at column ``i`` as ready-made fragments, if it is one-hot there."""
+    if names is None or columns[i : i + len(names)] != names:
+        return None
+    values = frame[names].to_numpy()
+    if not ((values == 0) | (values == 1)).all() or not (values.sum(axis=1) == 1).all():
+        return None
+    codes = pa.array(values.argmax(axis=1))
+    k = len(names)
+    fragments = pa.array([",".join("1" if j == code else "0" for j in range(k)) for code in range(k)])
+    return lambda start, stop: fragments.take(codes.slice(start, stop - start))
+
+
+def _column_text(values: np.ndarray) -> Callable[[int, int], pa.Array]:
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if values.dtype == object:
+        texts = pa.array([_csv_field(u) for u in uniques], type=pa.string())
+    elif len(uniques) * 8 > len(values):
+        direct = pc.cast(pa.array(values), pa.string())
+        return lambda start, stop: direct.slice(start, stop - start)
+    else:
+        texts = pc.cast(pa.array(uniques), pa.string())
+    indices = pa.array(codes)
+    return lambda start, stop: texts.take(indices.slice(start, stop - start))
+
+
+def _csv_field(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if any(ch in text for ch in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _string_bytes(array: pa.Array) -> memoryview:
+    """The UTF-8 bytes of a null-free string array, end to end, without copying."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset : array.offset + len(array) + 1]
+    return memoryview(array.buffers()[2])[offsets[0] : offsets[-1]]
