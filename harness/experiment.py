@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import json
-import os
 import platform
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,12 +23,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness import prepare
+from harness import csv_io, csv_writer, plausible, prepare
 from harness.config import StudyConfig
 from harness.engines.base import Engine, HomoLRJob, JobResult, Roles, Table, UploadRequest
 from harness.errors import DataError, EngineError
 from harness.logreg import LocalLogisticRegression
 from harness.metrics import binary_metrics, roc_points
+from harness.output_pair import replace_file
 from harness.partition import SizePartitioner, partitioner_from_config
 from harness.report import render_summary_line, write_report
 from harness.split import Scaler, fit_scaler, smote_balance, stratified_split, synthetic_id_offsets
@@ -54,17 +52,24 @@ def file_sha256(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------------------------- data
+def preparation_code_digest() -> str:
+    """Prepared data is reused only while every module that shapes it is unchanged."""
+    digest = hashlib.sha256()
+    for module in (prepare, csv_io, csv_writer, plausible):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
 def prepared_data(config: StudyConfig) -> tuple[pd.DataFrame, dict[str, Any], float]:
     """Prepare the input once per (input content, preparation code) and reuse it afterwards."""
     started = time.monotonic()
     if not config.data.exists():
         raise DataError(f"input file {config.data} does not exist", hint="pass --data PATH/TO/loan.csv")
-    key = file_sha256(config.data)[:16] + "-" + file_sha256(Path(prepare.__file__))[:8]
+    key = file_sha256(config.data)[:16] + "-" + preparation_code_digest()[:8]
     out_dir = config.work_dir / "prepared" / key
-    card_path = out_dir / "data_card.json"
-    if card_path.exists() and (out_dir / "prepared.csv").exists():
+    card = prepare.prepared_card(out_dir)  # only a card that matches its prepared.csv
+    if card is not None:
         say(f"prepared data reused from {out_dir}")
-        card = json.loads(card_path.read_text())
     else:
         say(f"preparing {config.data} ...")
         card = prepare.prepare_file(config.data, out_dir, progress=True)
@@ -96,11 +101,7 @@ def write_table_csv(frame: pd.DataFrame, features: Sequence[str], directory: Pat
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{tag}_{digest[:12]}.csv"
     if not path.exists():
-        # A temp name of its own: two runs writing the same table must not share one.
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "wb") as out:
-            out.write(payload)
-        os.replace(tmp, path)
+        replace_file(path, payload)
     return path, digest
 
 

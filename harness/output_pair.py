@@ -114,15 +114,16 @@ def temp_name(name: str) -> str:
     return f".{name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
 
 
-def replace_file(path: Path, data: bytes | str) -> None:
-    """Replace one file atomically through a unique temporary beside it.
+def replace_file(path: Path, data: bytes | str, *, mode: int = 0o666) -> None:
+    """Replace one file atomically through a unique temporary beside it, created with ``mode``.
 
     For the single-file writers that used a fixed ``path.with_suffix(".tmp")``: two writers of the
-    same file then shared one temporary and could rename each other's half-written bytes.
+    same file then shared one temporary and could rename each other's half-written bytes. ``mode``
+    (less the umask) applies from creation, so a private file is never readable by others meanwhile.
     """
     tmp = path.parent / temp_name(path.name)
     try:
-        with open(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666), "wb") as fh:
+        with open(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode), "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
     finally:

@@ -40,6 +40,7 @@ from harness.engines.fate18_study import (
 from harness.engines.placement import PlacementLog, check_rows
 from harness.errors import ConfigError, EngineError, FatelabError, HostError, raise_collected
 from harness.inventory import Cluster, Party, load_inventory
+from harness.output_pair import replace_file
 from harness.progress import Progress
 from harness.remote import (
     DATA_GROUP_VAR,
@@ -458,9 +459,7 @@ class KubeFate18Engine:
     def _conf_file(self, kp: KubeParty, table: str, conf: dict[str, Any]) -> Path:
         path = self.work_dir / "kubefate18" / "upload-confs" / str(kp.party_id) / f"{table}.upload.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(conf, indent=2, sort_keys=True) + "\n")
-        tmp.replace(path)
+        replace_file(path, json.dumps(conf, indent=2, sort_keys=True) + "\n")
         return path
 
     def _run(self, host: RemoteHost, command: str) -> tuple[int, str, str]:

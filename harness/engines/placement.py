@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.engines.base import UploadRequest
 from harness.errors import DataError
+from harness.output_pair import replace_file
 from harness.remote import Placement
 
 
@@ -56,6 +57,4 @@ class PlacementLog:
         if not self._files:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.as_dict(party_info), indent=2, sort_keys=True))
-        tmp.replace(self.path)
+        replace_file(self.path, json.dumps(self.as_dict(party_info), indent=2, sort_keys=True))

@@ -20,13 +20,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from harness.output_pair import replace_file
 
 # FATE-Flow 2.2 job states in which a job still holds or waits for resources (JobStatus in
 # fate_flow/entity/types/_status.py); every other state is an end.
@@ -118,15 +119,8 @@ class RunLedger:
             "jobs": [asdict(j) for j in self.jobs],
             "finished": sorted(self.finished),
         }
-        # Unique temp name in the same directory, then an atomic rename: a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.run_id}.", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w") as out:
-                json.dump(payload, out, indent=1)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # Atomic: a sweeping run never reads half a ledger. Private: it names the run's jobs.
+        replace_file(self.path, json.dumps(payload, indent=1), mode=0o600)
 
     # -- reading -------------------------------------------------------------------------------
     @classmethod

@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from harness.output_pair import replace_file
 
 
 class UploadRecords:
@@ -44,14 +44,7 @@ class UploadRecords:
             fcntl.flock(lock, fcntl.LOCK_EX)
             records = self._read()
             yield records
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w") as out:
-                    json.dump(records, out, indent=1, sort_keys=True)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            replace_file(self.path, json.dumps(records, indent=1, sort_keys=True))
 
     def is_complete(self, endpoint: str, namespace: str, name: str, *, rows: int, sha256: str) -> bool:
         record = self._read().get(self.key(endpoint, namespace, name))
