@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         "then the server.",
     )
     eng.add_argument("action", choices=["start", "stop", "status", "restart"])
-    eng.add_argument("--port", type=int, default=9380, help="FATE-Flow HTTP port on 127.0.0.1 (default 9380)")
+    eng.add_argument(
+        "--port", type=int, help="FATE-Flow HTTP port on 127.0.0.1 (default 9380, or $FATELAB_FLOW_PORT)"
+    )
 
     exp = sub.add_parser(
         "experiment",
@@ -89,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="FATE 1.8 (kubefate inventories) only: hosts encrypt model updates with Paillier (needs optimizer sgd)",
     )
     exp.add_argument("--reports", type=Path, help="reports directory (default reports/)")
-    exp.add_argument("--port", type=int, help="embedded FATE-Flow port (default 9380)")
+    exp.add_argument("--port", type=int, help="embedded FATE-Flow port (default 9380, or $FATELAB_FLOW_PORT)")
     exp.add_argument(
         "--quiet",
         action="store_true",
@@ -123,7 +125,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     from harness.engines.flow_server import LocalFlowServer
     from harness.run_guard import active_jobs, job_line, stop_all_jobs
 
-    server = LocalFlowServer(FLOW_HOME, http_port=args.port, grpc_port=args.port - 20)
+    server = LocalFlowServer(FLOW_HOME, http_port=args.port)
     status = server.status()
     client = FlowRestClient(server.host, server.http_port) if status.state == "running" else None
     if args.action == "status":

@@ -60,7 +60,7 @@ class StudyConfig:
     log_columns: tuple[str, ...] = ("loan_amnt", "annual_inc", "revol_bal", "installment")
     engine: str = "standalone"
     inventory: Path | None = None
-    flow_port: int = 9380
+    flow_port: int | None = None  # None: 9380 or $FATELAB_FLOW_PORT (engines/flow_server.py)
     run_id: str | None = None
     # FATE 1.8 (KubeFATE inventories) only: hosts encrypt their model updates with Paillier.
     paillier: bool = False

@@ -28,6 +28,24 @@ import yaml
 from harness.errors import EngineError
 
 READY_PATH = "/v2/site/info/query"
+PORT_VARIABLE = "FATELAB_FLOW_PORT"
+
+
+def default_flow_port() -> int:
+    """9380 (FATE's own default) unless FATELAB_FLOW_PORT says otherwise.
+
+    On a shared server another user's FATE-Flow may hold 9380; one variable moves every command and
+    the test suite of this checkout (gRPC on the port minus 20, as FATE pairs 9380/9360).
+    """
+    value = os.environ.get(PORT_VARIABLE, "").strip()
+    if not value:
+        return 9380
+    if not value.isdigit() or not 1044 <= int(value) <= 65535:
+        raise EngineError(
+            f"{PORT_VARIABLE}={value!r} is not a usable port",
+            hint="a number from 1044 to 65535 (the gRPC port is 20 below it)",
+        )
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -51,8 +69,8 @@ class LocalFlowServer:
         home: Path,
         *,
         host: str = "127.0.0.1",
-        http_port: int = 9380,
-        grpc_port: int = 9360,
+        http_port: int | None = None,
+        grpc_port: int | None = None,
         party_id: str = "9999",
         cores: int = 4,
         job_cores: int = 1,
@@ -60,8 +78,8 @@ class LocalFlowServer:
     ) -> None:
         self.home = home.resolve()
         self.host = host
-        self.http_port = http_port
-        self.grpc_port = grpc_port
+        self.http_port = http_port or default_flow_port()
+        self.grpc_port = grpc_port or self.http_port - 20
         self.party_id = party_id
         self.cores = cores
         self.job_cores = job_cores

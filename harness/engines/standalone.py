@@ -25,9 +25,9 @@ class StandaloneEngine:
     name = "fate-2.2-standalone"
 
     def __init__(
-        self, home: Path, *, port: int = 9380, grpc_port: int | None = None, progress: bool | Progress = True
+        self, home: Path, *, port: int | None = None, grpc_port: int | None = None, progress: bool | Progress = True
     ) -> None:
-        self.server = LocalFlowServer(home, http_port=port, grpc_port=grpc_port or port - 20, cores=6)
+        self.server = LocalFlowServer(home, http_port=port, grpc_port=grpc_port, cores=6)
         self.progress = progress
         self._client: FlowRestClient | None = None
         # Beside the FATE-Flow home whose tables it vouches for: removing one removes both.
