@@ -6,6 +6,7 @@ MySQL health before FATE-Flow, bundle modes, DOCKER-USER rules per party, secret
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from pathlib import Path, PurePosixPath
@@ -16,6 +17,7 @@ import yaml
 
 from harness.errors import ConfigError
 from harness.inventory import cluster_from_mapping, load_inventory
+from kubefate.compare import read_tree
 from kubefate.render import (
     ROLE_DIR,
     derive_secrets,
@@ -273,3 +275,56 @@ def test_bundles_reach_the_host_with_the_controllers_modes() -> None:
     push = next(t for t in _tasks(ROLE_DIR / "tasks" / "deploy.yml") if t.get("name", "").startswith("Push"))
     assert push["ansible.builtin.copy"]["mode"] == "preserve"
     assert push["diff"] is False
+
+
+# --- the role's deploy rendering: generated secrets, same derivation as derive_secrets -----------------
+
+# bundle.yml as cluster.yml runs it, minus the hosts: secrets.yml's fact is set here from a local
+# password lookup (what secrets.yml does on each host before comparing with the host's copy).
+DEPLOY_RENDER_PLAY = """
+- name: Render deploy bundles without contacting any host
+  hosts: fate_parties
+  gather_facts: false
+  tasks:
+    - name: The party secret, as secrets.yml sets it
+      ansible.builtin.set_fact:
+        kubefate_party_secret: >-
+          {{ lookup('ansible.builtin.password', kubefate_secret_file_prefix ~ inventory_hostname,
+                    chars=['ascii_letters', 'digits'], length=43) }}
+      no_log: true
+    - name: Render
+      ansible.builtin.include_role:
+        name: kubefate
+        tasks_from: bundle.yml
+      vars:
+        kubefate_require_package: false
+"""
+
+
+def test_ansible_deploy_render_generates_each_partys_secret_once(tmp_path: Path) -> None:
+    from tests.test_kubefate_render import modes, run_ansible_playbook
+
+    play, secrets_dir = tmp_path / "render.yml", tmp_path / "secrets"
+    play.write_text(DEPLOY_RENDER_PLAY)
+    args = ("-i", str(EXAMPLE), str(play), "-e", f"kubefate_secret_file_prefix={secrets_dir}/kubefate-")
+    os.environ["ANSIBLE_ROLES_PATH"] = str(ROLE_DIR.parent)
+    try:
+        run_ansible_playbook(*args, "-e", f"kubefate_build_dir={tmp_path / 'first'}")
+        run_ansible_playbook(*args, "-e", f"kubefate_build_dir={tmp_path / 'again'}")
+    finally:
+        del os.environ["ANSIBLE_ROLES_PATH"]
+    files = sorted(secrets_dir.iterdir())
+    assert [f.name for f in files] == ["kubefate-party10000", "kubefate-party9998", "kubefate-party9999"]
+    assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+    assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
+    cluster = load_inventory(EXAMPLE)
+    secrets = {
+        p.party_id: derive_secrets((secrets_dir / f"kubefate-{p.host}").read_text().rstrip("\n"))
+        for p in cluster.parties
+    }
+    first = tmp_path / "first"
+    for p in cluster.parties:
+        expected = {k: v for k, v in render_bundle(cluster, p.party_id, secrets=secrets).items() if not k.endswith("/")}
+        assert read_tree(first / f"confs-{p.party_id}") == expected
+        assert read_tree(tmp_path / "again" / f"confs-{p.party_id}") == expected  # same secret on a re-run
+    assert modes(first)["."] == 0o700 and modes(first)["confs-9999/docker-compose.yml"] == 0o640

@@ -259,33 +259,26 @@ def test_bundles_match_kubefate_generate_config(tmp_path: Path, parties: list, n
 # --- the role's templates rendered by Ansible itself equal the Python rendering -------------------
 
 
-def test_ansible_plan_renders_the_same_files(tmp_path: Path) -> None:
+def run_ansible_playbook(*args: str) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook from .venv-ansible on this machine only; skips the test when it may not run."""
     if not ANSIBLE_PLAYBOOK.exists():
         pytest.skip("no .venv-ansible (make setup-ansible)")
     if os.environ.get("FATELAB_ANSIBLE_TESTS") != "1":
         pytest.skip("takes ~1 min on 2 cores; run with FATELAB_ANSIBLE_TESTS=1")
-    out = tmp_path / "ansible"
     env = {**os.environ, "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"}
-    run = subprocess.run(
-        [
-            str(ANSIBLE_PLAYBOOK),
-            "-i",
-            str(EXAMPLE),
-            str(REPO / "ansible" / "plan.yml"),
-            "-e",
-            f"kubefate_build_dir={out}",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
+    run = subprocess.run([str(ANSIBLE_PLAYBOOK), *args], capture_output=True, text=True, env=env, cwd=REPO)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    return run
+
+
+def test_ansible_plan_renders_the_same_files(tmp_path: Path) -> None:
+    out = tmp_path / "ansible"
+    run_ansible_playbook("-i", str(EXAMPLE), str(REPO / "ansible" / "plan.yml"), "-e", f"kubefate_build_dir={out}")
     write_plan(load_inventory(EXAMPLE), tmp_path / "python")
     assert read_tree(out) == read_tree(tmp_path / "python")
     # Same modes too (0640 files, 0644 in the mysql init folder, 0750/0755 folders, 0700 top).
-    assert _modes(out) == _modes(tmp_path / "python")
+    assert modes(out) == modes(tmp_path / "python")
 
 
-def _modes(root: Path) -> dict[str, int]:
+def modes(root: Path) -> dict[str, int]:
     return {p.relative_to(root).as_posix(): p.stat().st_mode & 0o7777 for p in [root, *root.rglob("*")]}
