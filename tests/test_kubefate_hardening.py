@@ -228,7 +228,9 @@ def test_rules_match_only_dnat_traffic_by_original_port() -> None:
     # Container-to-container traffic on fate-network (fateboard -> python:9380) must not be filtered.
     text = render_firewall(load_inventory(EXAMPLE), 9999)
     body = [ln for ln in text.splitlines() if ln.startswith("-A ")]
-    assert body and all("-m conntrack --ctstate DNAT --ctorigdstport" in ln for ln in body)
+    # ... and only in the client-to-server direction: the container's replies carry the same conntrack
+    # DNAT state and original port, from the container's address (they would hit the DROP otherwise).
+    assert body and all("-m conntrack --ctstate DNAT --ctdir ORIGINAL --ctorigdstport" in ln for ln in body)
     assert text.splitlines()[-1] == "COMMIT" and ":FATELAB-KUBEFATE - [0:0]" in text
 
 
