@@ -1,5 +1,8 @@
 """The rendered KubeFATE bundles are docker-compose files that docker-compose itself accepts.
 
+What compose resolves is checked too: the published ports' host addresses, MySQL's password variables
+and healthcheck, FATE-Flow's wait for a healthy MySQL (compose rejects a misspelt condition).
+
 `docker-compose config` (compose v1, Debian's `docker-compose` package) parses and schema-checks a
 project, substitutes `.env` and resolves paths without talking to a Docker engine, so this runs on any
 controller. The bundles are rendered without a KubeFATE package: the compose file does not need the
@@ -28,6 +31,7 @@ needs_compose = pytest.mark.skipif(
     "apt-get install -y --no-install-recommends docker-compose",
 )
 SERVICES = {"rollsite", "fateboard", "clustermanager", "nodemanager", "python", "client", "mysql"}
+ADMIN_PORTS = {9380, 9360, 8080, 20000}
 
 TWO_PARTY = {
     "all": {
@@ -108,8 +112,19 @@ def check_bundle(bundle: Path, inventory: Path, party_id: int) -> dict[str, Any]
     assert project["services"]["client"]["environment"]["FATE_SERVING_HOST"] == (
         f"{party.vars.get('fate_serving_address') or party.address}:8059"
     )
-    published = {p["published"] for s in project["services"].values() for p in s.get("ports", [])}
-    assert published == {9370, 8080, 9360, 9380, 20000}
+    # compose 2.x resolves ports to "host ip:host port:container port/proto".
+    published = {
+        int(spec.split(":")[1]): spec.split(":")[0]
+        for svc in project["services"].values()
+        for spec in svc.get("ports", [])
+    }
+    assert published == {9370: "0.0.0.0", **dict.fromkeys(ADMIN_PORTS, "127.0.0.1")}
+    mysql = project["services"]["mysql"]
+    assert "MYSQL_ALLOW_EMPTY_PASSWORD" not in mysql["environment"]
+    assert all(mysql["environment"][k] for k in ("MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD", "MYSQL_USER"))
+    assert mysql["healthcheck"]["test"][0] == "CMD-SHELL"
+    for name in ("python", "clustermanager"):
+        assert project["services"][name]["depends_on"]["mysql"] == {"condition": "service_healthy"}, name
     # Relative bind mounts resolve inside the bundle, wherever it is unpacked.
     for name, svc in project["services"].items():
         for vol in svc.get("volumes", []):
@@ -192,3 +207,15 @@ def test_unparsable_compose_file_is_rejected(example_plan: Path, tmp_path: Path)
     result = compose(bundle, "config", "-q")
     assert result.returncode != 0
     assert "docker-compose.yml" in result.stderr
+
+
+@needs_compose
+def test_misspelt_depends_on_condition_is_rejected(example_plan: Path, tmp_path: Path) -> None:
+    # The format version matters: compose must know the condition, not ignore it.
+    bundle = tmp_path / "confs-10000"
+    shutil.copytree(example_plan / "confs-10000", bundle)
+    text = (bundle / "docker-compose.yml").read_text()
+    (bundle / "docker-compose.yml").write_text(text.replace("service_healthy", "service_healty"))
+    result = compose(bundle, "config", "-q")
+    assert result.returncode != 0
+    assert "services.python.depends_on.mysql.condition" in result.stderr

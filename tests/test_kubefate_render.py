@@ -20,9 +20,7 @@ from kubefate.render import MISSING_MARKER, render_bundle, render_parties_conf, 
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "ansible" / "inventory" / "example-centos7.yml"
-GOLDEN_ROUTES = (
-    REPO / "tests" / "golden" / "fate18" / "kubefate_v180_generated_route_table_party9999_of_3.json"
-)
+GOLDEN_ROUTES = REPO / "tests" / "golden" / "fate18" / "kubefate_v180_generated_route_table_party9999_of_3.json"
 KUBEFATE_GIT = Path(os.environ.get("KUBEFATE_GIT", "/work/.mirror/FederatedAI+KubeFATE/repo"))
 ANSIBLE_PLAYBOOK = REPO / ".venv-ansible" / "bin" / "ansible-playbook"
 
@@ -156,7 +154,7 @@ def test_two_party_bundle() -> None:
         compose["volumes"]["shared_dir_data"]["driver_opts"]["device"]
         == "/data/projects/fate/confs-10000/shared_dir/data"
     )
-    assert compose["services"]["rollsite"]["ports"] == ["9370:9370"]
+    assert compose["services"]["rollsite"]["ports"] == ["0.0.0.0:9370:9370"]
     assert "RegistryURI=harbor.lab/fate" in files[".env"].splitlines()
     props = files["confs/eggroll/conf/eggroll.properties"]
     assert "eggroll.rollsite.party.id=10000" in props and "eggroll.resourcemanager.process.tag=10000" in props
@@ -208,8 +206,37 @@ def _run_generate_config(deploy: Path, parties: list[tuple[str, int, str]], nn: 
     return out
 
 
-# The one intended difference: KubeFATE passes "-X POST" to curl as a single argument.
-EXPECTED_DIFFS = {("docker-compose.yml", "/services/python/healthcheck/test")}
+# Every intended difference from KubeFATE 1.8, as (file, key). Equality, not inclusion: a hardening that
+# went missing shows up here as much as an unexpected difference does.
+_COMPOSE = "docker-compose.yml"
+EXPECTED_DIFFS = {
+    # KubeFATE passes "-X POST" to curl as a single argument.
+    (_COMPOSE, "/services/python/healthcheck/test"),
+    # Admin ports on loopback (or the admin address); rollsite explicitly on IPv4 for the DOCKER-USER rules.
+    *((_COMPOSE, f"/services/{svc}/ports") for svc in ("client", "fateboard", "python", "rollsite")),
+    # No default password: generated per party (placeholders in a plan, which PLAN_ONLY marks).
+    ("PLAN_ONLY", "only in fatelab output"),
+    ("confs/eggroll/conf/eggroll.properties", "/eggroll.resourcemanager.clustermanager.jdbc.password"),
+    ("confs/fate_flow/conf/service_conf.yaml", "/database/passwd"),
+    ("confs/fate_flow/conf/service_conf.yaml", "/fate_on_spark/rabbitmq/password"),
+    ("confs/fate_flow/conf/service_conf.yaml", "/fate_on_spark/rabbitmq/user"),
+    ("confs/fateboard/conf/application.properties", "/server.board.login.password"),
+    *(
+        (_COMPOSE, f"/services/mysql/environment/{k}")
+        for k in ("MYSQL_ALLOW_EMPTY_PASSWORD", "MYSQL_DATABASE", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD", "MYSQL_USER")
+    ),
+    # The MySQL user comes from the image's MYSQL_* variables: no CREATE USER/GRANT ALL ON *.* script.
+    ("confs/mysql/init/insert-node.sql", "/"),
+    # MySQL healthcheck; FATE-Flow and the cluster manager wait for it (compose format 2.4 for conditions).
+    (_COMPOSE, "/services/mysql/healthcheck"),
+    (_COMPOSE, "/services/python/depends_on"),
+    (_COMPOSE, "/services/clustermanager/depends_on"),
+    (_COMPOSE, "/version"),
+}
+
+
+def _diff_key(path: str, detail: str) -> tuple[str, str]:
+    return (path, detail) if detail.startswith("only in") else (path, detail.split(":")[0])
 
 
 @pytest.mark.parametrize(
@@ -219,44 +246,39 @@ EXPECTED_DIFFS = {("docker-compose.yml", "/services/python/healthcheck/test")}
         ([("g", 9999, "10.0.0.1"), ("h", 10000, "10.0.0.2")], True, "harbor.lab/fate"),
     ],
 )
-def test_bundles_match_kubefate_generate_config(
-    tmp_path: Path, parties: list, nn: bool, registry: str
-) -> None:
+def test_bundles_match_kubefate_generate_config(tmp_path: Path, parties: list, nn: bool, registry: str) -> None:
     deploy = _kubefate_checkout(tmp_path)
     theirs_root = _run_generate_config(deploy, parties, nn, registry)
     cluster = cluster_from_mapping(_inventory(parties, kubefate_enable_nn=nn, kubefate_registry=registry))
     for _, pid, _ in parties:
         ours = {k: v for k, v in render_bundle(cluster, pid, deploy).items() if not k.endswith("/")}
         diffs = compare_trees(ours, read_tree(theirs_root / f"confs-{pid}"))
-        unexpected = [d for d in diffs if (d.path, d.detail.split(":")[0]) not in EXPECTED_DIFFS]
-        assert not unexpected, unexpected
-        assert len(diffs) == 1
+        assert {_diff_key(d.path, d.detail) for d in diffs} == EXPECTED_DIFFS, diffs
 
 
 # --- the role's templates rendered by Ansible itself equal the Python rendering -------------------
 
 
-def test_ansible_plan_renders_the_same_files(tmp_path: Path) -> None:
+def run_ansible_playbook(*args: str) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook from .venv-ansible on this machine only; skips the test when it may not run."""
     if not ANSIBLE_PLAYBOOK.exists():
         pytest.skip("no .venv-ansible (make setup-ansible)")
     if os.environ.get("FATELAB_ANSIBLE_TESTS") != "1":
         pytest.skip("takes ~1 min on 2 cores; run with FATELAB_ANSIBLE_TESTS=1")
-    out = tmp_path / "ansible"
     env = {**os.environ, "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"}
-    run = subprocess.run(
-        [
-            str(ANSIBLE_PLAYBOOK),
-            "-i",
-            str(EXAMPLE),
-            str(REPO / "ansible" / "plan.yml"),
-            "-e",
-            f"kubefate_build_dir={out}",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
+    run = subprocess.run([str(ANSIBLE_PLAYBOOK), *args], capture_output=True, text=True, env=env, cwd=REPO)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    return run
+
+
+def test_ansible_plan_renders_the_same_files(tmp_path: Path) -> None:
+    out = tmp_path / "ansible"
+    run_ansible_playbook("-i", str(EXAMPLE), str(REPO / "ansible" / "plan.yml"), "-e", f"kubefate_build_dir={out}")
     write_plan(load_inventory(EXAMPLE), tmp_path / "python")
     assert read_tree(out) == read_tree(tmp_path / "python")
+    # Same modes too (0640 files, 0644 in the mysql init folder, 0750/0755 folders, 0700 top).
+    assert modes(out) == modes(tmp_path / "python")
+
+
+def modes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_mode & 0o7777 for p in [root, *root.rglob("*")]}
