@@ -408,8 +408,9 @@ class KubeFate18Engine:
         if errors:
             raise EngineError(
                 "\n".join(errors),
-                hint="on the host: 'docker-compose ps' in confs-<id>/ (python must be Up), and port 9380 open "
-                "to this machine (fate_admin_network)",
+                hint="on the host: 'docker-compose ps' in confs-<id>/ (python must be Up). The kubefate role "
+                "publishes FATE-Flow on 127.0.0.1 unless kubefate_admin_bind_address is the host's address: set it "
+                "per host and put this machine in fate_admin_network, then 'make cluster' again",
             )
 
     # -- upload ----------------------------------------------------------------------------
