@@ -46,6 +46,7 @@ code { font: .88em/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospac
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }
 th, td { padding: .4rem .7rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 thead th { background: var(--band); border-bottom: 2px solid var(--line); font-weight: 600; white-space: nowrap; }
+tbody td:first-child { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafbfc; }
 tr.focus td { font-weight: 600; background: #eef4fb; }
@@ -169,7 +170,7 @@ def _intervals_section(results: Mapping[str, Any]) -> str:
                      focus=a == rp.FEDERATED) for a in order)
         out.append(_table(["Arm", *(h for _, h in cols)], "l" + "r" * len(cols), rows, table_id="interval-table"))
     if comparisons:
-        rows = (f"<tr>{_td(_pair(c))}{_td(str(c.get('metric', rp._DASH)))}"
+        rows = (f"<tr>{_td(_pair(c, results))}{_td(_metric_name(c.get('metric', rp._DASH)))}"
                 f"{_td(rp._signed(c['mean_diff']) if rp._is_number(c.get('mean_diff')) else rp._DASH, 'num')}"
                 f"{_td(_bounds(c), 'num')}{_td(_p_value(c.get('p_value')), 'num')}</tr>"
                 for c in comparisons if isinstance(c, Mapping))
@@ -178,8 +179,12 @@ def _intervals_section(results: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _pair(c: Mapping[str, Any]) -> str:
-    return f"{c.get('a', rp._DASH)} − {c.get('b', rp._DASH)}"
+def _pair(c: Mapping[str, Any], results: Mapping[str, Any]) -> str:
+    return " − ".join(rp.arm_label(str(c.get(k, rp._DASH)), results) for k in ("a", "b"))
+
+
+def _metric_name(key: Any) -> str:
+    return dict(rp.METRIC_COLUMNS).get(str(key), str(key))
 
 
 def _bounds(c: Mapping[str, Any]) -> str:
@@ -199,17 +204,29 @@ def _p_value(p: Any) -> str:
 # Result tables
 
 
+def _bytes_cells(traffic: Sequence[Any]) -> tuple[list[str], list[str]]:
+    """A "Bytes sent" header and cells when any fit counted its traffic (the launcher engine does)."""
+    if not any(isinstance(t, Mapping) for t in traffic):
+        return [], []
+    return ["Bytes sent"], [_td(rp._int(t.get("bytes")) if isinstance(t, Mapping) else rp._DASH, "num")
+                            for t in traffic]
+
+
 def _arms_section(results: Mapping[str, Any]) -> str:
     arms = results.get("arms") or {}
     out = ['<h2 id="arms">Arms</h2>']
     if not arms:
         return out[0] + "<p>No arm produced results.</p>"
+    order = rp.arm_order(results)
+    details = results.get("arm_details") or {}
+    bytes_header, bytes_tds = _bytes_cells([(details.get(a) or {}).get("bytes") for a in order])
     rows = (_row(rp.arm_label(a, results),
                  _metric_tds(arms[a], rp.METRIC_COLUMNS)
-                 + [_td(rp._int(arms[a].get("n")) if rp.is_ok(arms[a]) else rp._DASH, "num")],
-                 focus=a == rp.FEDERATED) for a in rp.arm_order(results))
-    out.append(_table(["Arm", *(h for _, h in rp.METRIC_COLUMNS), "Test rows"],
-                      "l" + "r" * (len(rp.METRIC_COLUMNS) + 1), rows, table_id="arms-table"))
+                 + [_td(rp._int(arms[a].get("n")) if rp.is_ok(arms[a]) else rp._DASH, "num")]
+                 + bytes_tds[i:i + 1],
+                 focus=a == rp.FEDERATED) for i, a in enumerate(order))
+    out.append(_table(["Arm", *(h for _, h in rp.METRIC_COLUMNS), "Test rows", *bytes_header],
+                      "l" + "r" * (len(rp.METRIC_COLUMNS) + 1 + len(bytes_header)), rows, table_id="arms-table"))
     thresholds = sorted({rp._plain(m["threshold"]) for m in arms.values() if rp.is_ok(m) and "threshold" in m})
     if thresholds:
         out.append(f'<p class="note">Threshold-dependent metrics (all but AUC and KS) at threshold '
@@ -226,17 +243,18 @@ def _sweep_section(results: Mapping[str, Any]) -> str:
     if not sweep:
         return out[0] + '<p class="note">The sweep was skipped in this run.</p>'
     common = rp._common_parties(sweep)
+    bytes_header, bytes_tds = _bytes_cells([e.get("bytes") for e in sweep])
     rows = []
-    for e in sweep:
+    for i, e in enumerate(sweep):
         label = rp.split_label(e.get("ratio") or [])
         if not common:
             label += f" ({'/'.join(str(p) for p in e.get('parties') or [])})"
         jobs = ", ".join(str(j) for j in e.get("job_ids") or []) or rp._DASH
         rows.append(f"<tr>{_td(label, 'num')}{''.join(_metric_tds(e.get('federated'), rp.METRIC_COLUMNS))}"
-                    f"{_td(jobs)}</tr>")
+                    f"{''.join(bytes_tds[i:i + 1])}{_td(jobs)}</tr>")
     split_header = f"Split {'/'.join(common)} (%)" if common else "Split (%)"
-    out.append(_table([split_header, *(h for _, h in rp.METRIC_COLUMNS), "FATE jobs"],
-                      "r" * (len(rp.METRIC_COLUMNS) + 1) + "l", rows, table_id="sweep-table"))
+    out.append(_table([split_header, *(h for _, h in rp.METRIC_COLUMNS), *bytes_header, "FATE jobs"],
+                      "r" * (len(rp.METRIC_COLUMNS) + 1 + len(bytes_header)) + "l", rows, table_id="sweep-table"))
     cen = rp._arm(results, rp.CENTRALIZED)
     if rp.is_ok(cen):
         out.append(f'<p class="note">Centralised AUC for reference: {esc(rp.fmt3(cen.get("auc")))}.</p>')

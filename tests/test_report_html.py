@@ -246,8 +246,21 @@ def test_multi_seed_intervals_and_comparisons(tmp_path: Path, base_results: dict
     assert list(page.tables)[:3] == ["headline", "interval-table", "comparisons"]
     assert [r[0] for r in page.tables["interval-table"][1:]] == ["Federated", "Centralised"]
     assert page.row("interval-table", "Federated")[1:] == ["0.731 ± 0.020 [0.681, 0.781]"]
-    assert page.row("comparisons", "federated − centralized")[1:] == ["auc", "−0.009", "[−0.020, +0.002]", "0.250"]
+    assert page.row("comparisons", "Federated − Centralised")[1:] == ["AUC", "−0.009", "[−0.020, +0.002]", "0.250"]
     assert "Seeds 0, 1, 2." in text
+
+
+@pytest.mark.usefixtures("stub_figures")
+def test_bytes_on_the_wire_column_only_when_counted(tmp_path: Path, base_results: dict[str, Any]) -> None:
+    results = copy.deepcopy(base_results)
+    results["arm_details"]["federated"]["bytes"] = {"bytes": 1234567, "messages": 40, "parties": {}}
+    results["sweep"][1]["bytes"] = {"bytes": 7654321, "messages": 80}
+    page = Page((report.write_report(results, tmp_path) / report_html.HTML_FILE).read_text(encoding="utf-8"))
+    assert page.tables["arms-table"][0][-1] == "Bytes sent"
+    assert page.row("arms-table", "Federated")[-1] == "1,234,567"
+    assert page.row("arms-table", "Centralised")[-1] == "—"
+    sweep = page.tables["sweep-table"]
+    assert sweep[0][-2:] == ["Bytes sent", "FATE jobs"] and [r[-2] for r in sweep[1:3]] == ["—", "7,654,321"]
 
 
 @pytest.mark.usefixtures("stub_figures")
