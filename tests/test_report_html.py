@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from harness import plots, report, report_html
-from tests.test_report import PNG_MAGIC, build_results
+from tests.test_report import PNG_MAGIC, build_results, stub_figures  # noqa: F401 - token-PNG fixture
 
 CHROMIUM_TIMEOUT_S = 300  # a cold Chromium on a busy 2-core machine; only a hang should reach it
 
@@ -102,19 +102,6 @@ def base_results() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def run_dir(base_results: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     return report.write_report(copy.deepcopy(base_results), tmp_path_factory.mktemp("reports"))
-
-
-@pytest.fixture()
-def stub_figures(monkeypatch: pytest.MonkeyPatch) -> None:
-    """For tests about text, not figures: a token PNG instead of drawing."""
-
-    def stub(*args: Any, **_k: Any) -> Path:
-        path = next(a for a in args if isinstance(a, Path))
-        path.write_bytes(PNG_MAGIC + b"stub")
-        return path
-
-    for name in ("plot_arms", "plot_sweep", "plot_roc"):
-        monkeypatch.setattr(plots, name, stub)
 
 
 def chromium() -> str:
