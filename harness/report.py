@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import plots
+from harness import plots, report_html
 from harness.errors import ConfigError
 
 LATEST = "latest"
@@ -718,6 +718,7 @@ def write_report(results: Mapping[str, Any], reports_dir: Path) -> Path:
         (tmp / RESULTS_FILE).write_text(text + "\n", encoding="utf-8")
         plans = render_figures(data, tmp)
         (tmp / REPORT_FILE).write_text(render_markdown(data, plans), encoding="utf-8")
+        report_html.write_html(data, plans, tmp)
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
