@@ -25,6 +25,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness import output_pair
-from harness.csv_io import block_size_for, file_sha256, iter_batches, open_string_csv, read_header
+from harness.csv_io import (
+    block_size_for,
+    file_sha256,
+    iter_batches,
+    iter_tables,
+    open_string_csv,
+    read_header,
+)
 from harness.csv_writer import write_frame_csv
 from harness.errors import DataError
 from harness.plausible import implausible_rows
@@ -378,13 +386,25 @@ class FinishedLoanScan:
     def _add_distinct(self, name: str, column: pa.ChunkedArray, finished_rows: np.ndarray) -> None:
         # Capped at two: the single-value rule only needs "one" or "more than one". Most columns
         # show two values within their first rows, which spares hashing all of e.g. ``desc``.
+        if self._add_unique(name, column.take(pa.array(finished_rows[:_DISTINCT_PROBE_ROWS]))):
+            return
+        everywhere = pc.drop_null(pc.unique(column)).to_pylist()
+        if len(everywhere) <= 1:
+            # One raw value in the whole chunk: the finished loans, of which at least one has a
+            # value here, hold exactly that one, so no rows need to be copied out to see it.
+            self._add_unique(name, pa.array(everywhere, pa.string()))
+            return
+        self._add_unique(name, column.take(pa.array(finished_rows)))
+
+    def _add_unique(self, name: str, values: pa.Array | pa.ChunkedArray) -> bool:
+        """Add the trimmed non-empty values; True once the column has shown two distinct values."""
         seen = self.distinct[name]
-        for rows in (finished_rows[:_DISTINCT_PROBE_ROWS], finished_rows):
-            for value in pc.unique(column.take(pa.array(rows))).to_pylist():
-                if value is not None and value.strip():
-                    seen.add(value.strip())
-                    if len(seen) >= 2:
-                        return
+        for value in pc.unique(values).to_pylist():
+            if value is not None and value.strip():
+                seen.add(value.strip())
+                if len(seen) >= 2:
+                    return True
+        return False
 
     def kept_table(self) -> pa.Table:
         """The required columns of all finished loans, as nullable strings."""
@@ -590,9 +610,13 @@ def prepare_file(
     columns, bytes_per_row = read_header(input_csv)
     check_required_columns(columns, f"input file {input_csv}")
     before = _identity(input_csv)
-    digest = file_sha256(input_csv)
     rows_guess = int(before[0] / bytes_per_row) if progress else None
-    scan = _scan(input_csv, columns, block_size_for(chunk_rows, bytes_per_row), rows_guess)
+    # The hash is a second read of the file (see harness.csv_io); hashlib releases the GIL, so it
+    # runs beside the parse instead of after it. The pool waits for it even when the scan fails.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(file_sha256, input_csv)
+        scan = _scan(input_csv, columns, block_size_for(chunk_rows, bytes_per_row), chunk_rows, rows_guess)
+        digest = hashing.result()
     if _identity(input_csv) != before:
         raise DataError(
             f"input file {input_csv} changed while it was being read",
@@ -629,8 +653,14 @@ def _identity(path: Path) -> tuple[int, int, int]:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-def _scan(path: Path, columns: list[str], block_size: int, rows_guess: int | None) -> FinishedLoanScan:
-    """Steps 1-3's counters over the whole file; a progress bar (in rows) when ``rows_guess`` is set."""
+def _scan(
+    path: Path, columns: list[str], block_size: int, chunk_rows: int, rows_guess: int | None
+) -> FinishedLoanScan:
+    """Steps 1-3's counters over the whole file; a progress bar (in rows) when ``rows_guess`` is set.
+
+    Memory is bounded by one chunk of ``chunk_rows`` rows (all columns) plus the kept columns of
+    finished loans; the chunk size only sets how often the per-column Python work runs.
+    """
     reader = open_string_csv(path, columns, block_size)
     if reader.schema.names != columns:
         raise DataError(
@@ -642,10 +672,10 @@ def _scan(path: Path, columns: list[str], block_size: int, rows_guess: int | Non
     # pyarrow reads the file itself, so progress is counted in rows against an estimate.
     bar = _progress_bar(rows_guess, path.name) if rows_guess is not None else None
     try:
-        for batch in iter_batches(reader, path):
-            scan.update(batch)
+        for table in iter_tables(iter_batches(reader, path), chunk_rows):
+            scan.update(table)
             if bar is not None:
-                bar.update(batch.num_rows)
+                bar.update(table.num_rows)
     finally:
         if bar is not None:
             bar.close()
