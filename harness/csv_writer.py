@@ -11,6 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+Piece = Callable[[int, int], pa.Array]
+
 
 def write_frame_csv(
     frame: pd.DataFrame, path: Path, one_hot_blocks: Sequence[Sequence[str]], *, rows_per_slice: int = 200_000
@@ -24,7 +26,7 @@ def write_frame_csv(
     """
     columns = list(frame.columns)
     blocks = {block[0]: list(block) for block in one_hot_blocks if block}
-    pieces: list[Callable[[int, int], pa.Array]] = []
+    pieces: list[Piece] = []
     i = 0
     while i < len(columns):
         block = _one_hot_block(frame, columns, i, blocks.get(columns[i]))
@@ -32,34 +34,49 @@ def write_frame_csv(
             pieces.append(block)
             i += len(blocks[columns[i]])
             continue
-        pieces.append(_column_text(frame[columns[i]].to_numpy()))
+        pieces.append(column_text(frame[columns[i]].to_numpy()))
         i += 1
+    write_pieces(path, columns, pieces, len(frame), rows_per_slice=rows_per_slice)
+
+
+def write_pieces(
+    path: Path, header: Sequence[str], pieces: Sequence[Piece], rows: int, *, rows_per_slice: int = 200_000
+) -> None:
+    """Write the header, then ``rows`` rows whose fields are the texts of ``pieces``, in order.
+
+    A piece gives the text of rows ``start:stop`` of one column (or of a one-hot block).
+    """
     with path.open("wb") as fh:
-        fh.write((",".join(columns) + "\n").encode("utf-8"))
-        for start in range(0, len(frame), rows_per_slice):
-            stop = min(start + rows_per_slice, len(frame))
+        fh.write((",".join(header) + "\n").encode("utf-8"))
+        for start in range(0, rows, rows_per_slice):
+            stop = min(start + rows_per_slice, rows)
             texts = [piece(start, stop) for piece in pieces]
             texts[-1] = pc.binary_join_element_wise(texts[-1], "", "\n")
-            rows = pc.binary_join_element_wise(*texts, ",") if len(texts) > 1 else texts[0]
-            fh.write(_string_bytes(rows))
+            rows_text = pc.binary_join_element_wise(*texts, ",") if len(texts) > 1 else texts[0]
+            fh.write(_string_bytes(rows_text))
 
 
-def _one_hot_block(
-    frame: pd.DataFrame, columns: list[str], i: int, names: list[str] | None
-) -> Callable[[int, int], pa.Array] | None:
+def _one_hot_block(frame: pd.DataFrame, columns: list[str], i: int, names: list[str] | None) -> Piece | None:
     """The block ``names`` starting at column ``i`` as ready-made fragments, if it is one-hot there."""
     if names is None or columns[i : i + len(names)] != names:
         return None
     values = frame[names].to_numpy()
     if not ((values == 0) | (values == 1)).all() or not (values.sum(axis=1) == 1).all():
         return None
-    codes = pa.array(values.argmax(axis=1))
-    k = len(names)
+    return one_hot_text(values.argmax(axis=1), len(names))
+
+
+def one_hot_text(codes: np.ndarray, k: int) -> Piece:
+    """A block of ``k`` 0/1 columns holding a 1 at position ``codes[row]`` (each in 0..k-1)."""
+    if len(codes) and (codes.min() < 0 or codes.max() >= k):
+        raise ValueError(f"one-hot codes must lie in 0..{k - 1}")
+    indices = pa.array(codes)
     fragments = pa.array([",".join("1" if j == code else "0" for j in range(k)) for code in range(k)])
-    return lambda start, stop: fragments.take(codes.slice(start, stop - start))
+    return lambda start, stop: fragments.take(indices.slice(start, stop - start))
 
 
-def _column_text(values: np.ndarray) -> Callable[[int, int], pa.Array]:
+def column_text(values: np.ndarray) -> Piece:
+    """One column: numbers as pyarrow formats their dtype, text quoted only where CSV needs it."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     if values.dtype == object:
         texts = pa.array([_csv_field(u) for u in uniques], type=pa.string())

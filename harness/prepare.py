@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from harness.csv_io import (
     open_string_csv,
     read_header,
 )
-from harness.csv_writer import write_frame_csv
+from harness.csv_writer import column_text, one_hot_text, write_pieces
 from harness.errors import DataError
 from harness.plausible import implausible_rows
 
@@ -170,10 +171,20 @@ _DIGEST_KEY = "prepared_csv_sha256"
 
 @dataclass(frozen=True)
 class PreparedData:
-    """The prepared frame (columns as documented in :func:`output_columns`) and its data card."""
+    """The prepared rows and their data card.
 
-    frame: pd.DataFrame
+    ``parsed`` holds one array per parsed column (numbers, category codes, group values, label);
+    :attr:`frame` lays them out as prepared.csv's columns (:func:`output_columns`) on first use.
+    prepare_file writes the file from ``parsed`` directly: building a 40-column frame first cost
+    about as much as writing it.
+    """
+
+    parsed: dict[str, np.ndarray]
     card: dict
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return encode(self.parsed)
 
 
 def one_hot_column(column: str, category: str) -> str:
@@ -516,26 +527,25 @@ def finish_preparation(scan: FinishedLoanScan, input_info: dict, source: str) ->
             "harness/plausible.py",
         )
 
-    frame = encode(parsed)
     steps.append(_step("one_hot", rows_out, rows_out, dict.fromkeys(CATEGORICAL_FEATURES, REASON_ONE_HOT)))
 
-    balance = frame[LABEL].value_counts()
+    positives = int(parsed[LABEL].sum())
     card = {
         "rows_in": scan.rows_in,
         "rows_out": rows_out,
         "steps": steps,
         "label_counts_dropped": {s: c for s, c in sorted(scan.status_counts.items()) if s not in LABEL_MAP},
-        "class_balance": {"1": int(balance.get(1, 0)), "0": int(balance.get(0, 0))},
-        "features": feature_columns(frame.columns),
+        "class_balance": {"1": positives, "0": rows_out - positives},
+        "features": feature_columns(output_columns()),
         "categories": {c: list(v) for c, v in CATEGORIES.items()},
-        "columns": list(frame.columns),
+        "columns": output_columns(),
         "id_column": ID_COLUMN,
         "label": {"column": LABEL, "positive": POSITIVE_STATUS, "negative": NEGATIVE_STATUS},
         "group_columns": list(GROUP_COLUMNS),
         "input": input_info,
         "notes": list(NOTES),
     }
-    return PreparedData(frame=frame, card=card)
+    return PreparedData(parsed=parsed, card=card)
 
 
 def encode(parsed: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -547,7 +557,7 @@ def encode(parsed: dict[str, np.ndarray]) -> pd.DataFrame:
     n = len(parsed[LABEL])
     columns: dict[str, Any] = {ID_COLUMN: np.arange(n, dtype=np.int64)}
     for column in NUMERIC_FEATURES:
-        columns[column] = parsed[column].astype(np.int64 if column in _INTEGER_FEATURES else np.float64)
+        columns[column] = _numeric(parsed, column)
     for column in CATEGORICAL_FEATURES:
         codes = parsed[column]
         for code, category in enumerate(CATEGORIES[column]):
@@ -556,6 +566,10 @@ def encode(parsed: dict[str, np.ndarray]) -> pd.DataFrame:
         columns[column] = parsed[column]
     columns[LABEL] = parsed[LABEL].astype(np.int64)
     return pd.DataFrame(columns)
+
+
+def _numeric(parsed: dict[str, np.ndarray], column: str) -> np.ndarray:
+    return parsed[column].astype(np.int64 if column in _INTEGER_FEATURES else np.float64)
 
 
 def _as_strings(raw: pd.DataFrame) -> pa.Table:
@@ -626,7 +640,7 @@ def prepare_file(
     prepared = finish_preparation(scan, info, f"input file {input_csv}")
 
     def write_frame(path: Path) -> None:
-        write_prepared_csv(prepared.frame, path)
+        write_prepared_csv(prepared.parsed, path)
 
     def make_card(prepared_sha256: str) -> dict:
         output = {"prepared_csv": PREPARED_CSV, "data_card": DATA_CARD, _DIGEST_KEY: prepared_sha256}
@@ -682,10 +696,17 @@ def _scan(
     return scan
 
 
-def write_prepared_csv(frame: pd.DataFrame, path: Path, *, rows_per_slice: int = 200_000) -> None:
-    """Write ``frame`` as prepared.csv: plain and unquoted, the one-hot blocks pasted as fragments."""
-    blocks = [[one_hot_column(col, cat) for cat in CATEGORIES[col]] for col in CATEGORICAL_FEATURES]
-    write_frame_csv(frame, path, blocks, rows_per_slice=rows_per_slice)
+def write_prepared_csv(parsed: dict[str, np.ndarray], path: Path, *, rows_per_slice: int = 200_000) -> None:
+    """Write parsed, complete rows as prepared.csv: the same bytes as writing :func:`encode`'s frame
+    with :func:`~harness.csv_writer.write_frame_csv`, the one-hot blocks pasted straight from the codes.
+    """
+    rows = len(parsed[LABEL])
+    pieces = [column_text(np.arange(rows, dtype=np.int64))]
+    pieces += [column_text(_numeric(parsed, column)) for column in NUMERIC_FEATURES]
+    pieces += [one_hot_text(parsed[column], len(CATEGORIES[column])) for column in CATEGORICAL_FEATURES]
+    pieces += [column_text(parsed[column]) for column in GROUP_COLUMNS]
+    pieces.append(column_text(parsed[LABEL].astype(np.int64)))
+    write_pieces(path, output_columns(), pieces, rows, rows_per_slice=rows_per_slice)
 
 
 def _progress_bar(total: int, name: str):
