@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 Piece = Callable[[int, int], pa.Array]
+_SLICES_AHEAD = 2
 
 
 def write_frame_csv(
-    frame: pd.DataFrame, path: Path, one_hot_blocks: Sequence[Sequence[str]], *, rows_per_slice: int = 200_000
+    frame: pd.DataFrame, path: Path, one_hot_blocks: Sequence[Sequence[str]], *, rows_per_slice: int = 100_000
 ) -> None:
     """Write ``frame`` as a plain, unquoted CSV (quotes only where a text value needs them).
 
@@ -40,20 +43,30 @@ def write_frame_csv(
 
 
 def write_pieces(
-    path: Path, header: Sequence[str], pieces: Sequence[Piece], rows: int, *, rows_per_slice: int = 200_000
+    path: Path, header: Sequence[str], pieces: Sequence[Piece], rows: int, *, rows_per_slice: int = 100_000
 ) -> None:
     """Write the header, then ``rows`` rows whose fields are the texts of ``pieces``, in order.
 
     A piece gives the text of rows ``start:stop`` of one column (or of a one-hot block).
     """
-    with path.open("wb") as fh:
+    # pyarrow's kernels release the GIL, so the next slice is formatted while this one is written;
+    # at most _SLICES_AHEAD slices are held, which bounds the memory whatever the row count.
+    pending: deque[Future[pa.Array]] = deque()
+    with path.open("wb") as fh, ThreadPoolExecutor(max_workers=_SLICES_AHEAD) as pool:
         fh.write((",".join(header) + "\n").encode("utf-8"))
         for start in range(0, rows, rows_per_slice):
-            stop = min(start + rows_per_slice, rows)
-            texts = [piece(start, stop) for piece in pieces]
-            texts[-1] = pc.binary_join_element_wise(texts[-1], "", "\n")
-            rows_text = pc.binary_join_element_wise(*texts, ",") if len(texts) > 1 else texts[0]
-            fh.write(_string_bytes(rows_text))
+            pending.append(pool.submit(_slice_text, pieces, start, min(start + rows_per_slice, rows)))
+            if len(pending) >= _SLICES_AHEAD:
+                fh.write(_string_bytes(pending.popleft().result()))
+        while pending:
+            fh.write(_string_bytes(pending.popleft().result()))
+
+
+def _slice_text(pieces: Sequence[Piece], start: int, stop: int) -> pa.Array:
+    """Rows ``start:stop`` as one string per row, newline included."""
+    texts = [piece(start, stop) for piece in pieces]
+    texts[-1] = pc.binary_join_element_wise(texts[-1], "", "\n")
+    return pc.binary_join_element_wise(*texts, ",") if len(texts) > 1 else texts[0]
 
 
 def _one_hot_block(frame: pd.DataFrame, columns: list[str], i: int, names: list[str] | None) -> Piece | None:
