@@ -132,6 +132,7 @@ def run(
         base.mkdir(parents=True, exist_ok=True)
         csv_path = build_input(sample, rows, base / f"loan_resampled_{rows}_seed{seed}.csv", seed)
         reads, prepares = [], []
+        load_before = os.getloadavg()[0]
         for _ in range(max(1, repeats)):
             reads.append(_run_child("read_csv", csv_path, base / "prepared", chunk_rows))
             prepares.append(_run_child("prepare", csv_path, base / "prepared", chunk_rows))
@@ -146,7 +147,8 @@ def run(
             **_summary("read_csv", reads),
             **_summary("prepare", prepares),
             "rows_out": prepares[0]["rows_out"],
-            "load_before": os.getloadavg()[0],
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
         }
         result["ratio"] = result["prepare_seconds"] / result["read_csv_seconds"]
         result["cpu_ratio"] = result["prepare_cpu_seconds"] / result["read_csv_cpu_seconds"]
@@ -175,7 +177,8 @@ def format_table(r: dict) -> str:
             for label, key in (("pyarrow.csv.read_csv", "read_csv"), ("prepare_file", "prepare"))
         ),
         f"{'prepare / read_csv':<28}{r['ratio']:>10.2f}{r['cpu_ratio']:>10.2f}",
-        f"rows out: {r['rows_out']:,}; load average before: {r['load_before']:.1f}",
+        f"rows out: {r['rows_out']:,}; 1-min load average {r['load_before']:.1f} before, "
+        f"{r['load_after']:.1f} after",
     ]
     return "\n".join(lines)
 
