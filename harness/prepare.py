@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -742,14 +742,20 @@ def _scan(
     # pyarrow reads the file itself, so progress is counted in rows against an estimate.
     bar = _progress_bar(rows_guess, path.name) if rows_guess is not None else None
     try:
-        for table in iter_tables(iter_batches(reader, path), chunk_rows):
+        batches = iter_batches(reader, path)
+        for table in iter_tables(batches if bar is None else _counted(batches, bar), chunk_rows):
             scan.update(table)
-            if bar is not None:
-                bar.update(table.num_rows)
     finally:
         if bar is not None:
             bar.close()
     return scan
+
+
+def _counted(batches: Iterator[pa.RecordBatch], bar: Any) -> Iterator[pa.RecordBatch]:
+    """Advance ``bar`` per 4 MiB batch read, not per (much larger) chunk scanned."""
+    for batch in batches:
+        bar.update(batch.num_rows)
+        yield batch
 
 
 def write_prepared_csv(parsed: dict[str, np.ndarray], path: Path, *, rows_per_slice: int = 100_000) -> None:
