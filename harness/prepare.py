@@ -669,8 +669,9 @@ def prepare_file(
     """Prepare ``input_csv`` into ``output_dir``/prepared.csv and data_card.json; return the card.
 
     One streaming pass over the CSV (plus a hashing pass, run beside it); memory is bounded by one
-    chunk of ``chunk_rows`` rows plus the kept columns of finished loans, whatever the file's size. The two files are replaced as a pair (:mod:`harness.output_pair`): the card is
-    written last and records prepared.csv's sha256. Every failure is a FatelabError (exit 2).
+    chunk of ``chunk_rows`` rows plus the kept columns of finished loans, whatever the file's size.
+    The two files are replaced as a pair (:mod:`harness.output_pair`): the card is written last and
+    records prepared.csv's sha256. Every failure is a FatelabError (exit 2).
     """
     input_csv = Path(input_csv)
     output_dir = Path(output_dir)
