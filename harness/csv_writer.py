@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+Piece = Callable[[int, int], pa.Array]
+_SLICES_AHEAD = 2
+
 
 def write_frame_csv(
-    frame: pd.DataFrame, path: Path, one_hot_blocks: Sequence[Sequence[str]], *, rows_per_slice: int = 200_000
+    frame: pd.DataFrame, path: Path, one_hot_blocks: Sequence[Sequence[str]], *, rows_per_slice: int = 100_000
 ) -> None:
     """Write ``frame`` as a plain, unquoted CSV (quotes only where a text value needs them).
 
@@ -24,7 +29,7 @@ def write_frame_csv(
     """
     columns = list(frame.columns)
     blocks = {block[0]: list(block) for block in one_hot_blocks if block}
-    pieces: list[Callable[[int, int], pa.Array]] = []
+    pieces: list[Piece] = []
     i = 0
     while i < len(columns):
         block = _one_hot_block(frame, columns, i, blocks.get(columns[i]))
@@ -32,34 +37,59 @@ def write_frame_csv(
             pieces.append(block)
             i += len(blocks[columns[i]])
             continue
-        pieces.append(_column_text(frame[columns[i]].to_numpy()))
+        pieces.append(column_text(frame[columns[i]].to_numpy()))
         i += 1
-    with path.open("wb") as fh:
-        fh.write((",".join(columns) + "\n").encode("utf-8"))
-        for start in range(0, len(frame), rows_per_slice):
-            stop = min(start + rows_per_slice, len(frame))
-            texts = [piece(start, stop) for piece in pieces]
-            texts[-1] = pc.binary_join_element_wise(texts[-1], "", "\n")
-            rows = pc.binary_join_element_wise(*texts, ",") if len(texts) > 1 else texts[0]
-            fh.write(_string_bytes(rows))
+    write_pieces(path, columns, pieces, len(frame), rows_per_slice=rows_per_slice)
 
 
-def _one_hot_block(
-    frame: pd.DataFrame, columns: list[str], i: int, names: list[str] | None
-) -> Callable[[int, int], pa.Array] | None:
+def write_pieces(
+    path: Path, header: Sequence[str], pieces: Sequence[Piece], rows: int, *, rows_per_slice: int = 100_000
+) -> None:
+    """Write the header, then ``rows`` rows whose fields are the texts of ``pieces``, in order.
+
+    A piece gives the text of rows ``start:stop`` of one column (or of a one-hot block).
+    """
+    # pyarrow's kernels release the GIL, so the next slice is formatted while this one is written;
+    # at most _SLICES_AHEAD slices are held, which bounds the memory whatever the row count.
+    pending: deque[Future[pa.Array]] = deque()
+    with path.open("wb") as fh, ThreadPoolExecutor(max_workers=_SLICES_AHEAD) as pool:
+        fh.write((",".join(header) + "\n").encode("utf-8"))
+        for start in range(0, rows, rows_per_slice):
+            pending.append(pool.submit(_slice_text, pieces, start, min(start + rows_per_slice, rows)))
+            if len(pending) >= _SLICES_AHEAD:
+                fh.write(_string_bytes(pending.popleft().result()))
+        while pending:
+            fh.write(_string_bytes(pending.popleft().result()))
+
+
+def _slice_text(pieces: Sequence[Piece], start: int, stop: int) -> pa.Array:
+    """Rows ``start:stop`` as one string per row, newline included."""
+    texts = [piece(start, stop) for piece in pieces]
+    texts[-1] = pc.binary_join_element_wise(texts[-1], "", "\n")
+    return pc.binary_join_element_wise(*texts, ",") if len(texts) > 1 else texts[0]
+
+
+def _one_hot_block(frame: pd.DataFrame, columns: list[str], i: int, names: list[str] | None) -> Piece | None:
     """The block ``names`` starting at column ``i`` as ready-made fragments, if it is one-hot there."""
     if names is None or columns[i : i + len(names)] != names:
         return None
     values = frame[names].to_numpy()
     if not ((values == 0) | (values == 1)).all() or not (values.sum(axis=1) == 1).all():
         return None
-    codes = pa.array(values.argmax(axis=1))
-    k = len(names)
+    return one_hot_text(values.argmax(axis=1), len(names))
+
+
+def one_hot_text(codes: np.ndarray, k: int) -> Piece:
+    """A block of ``k`` 0/1 columns holding a 1 at position ``codes[row]`` (each in 0..k-1)."""
+    if len(codes) and (codes.min() < 0 or codes.max() >= k):
+        raise ValueError(f"one-hot codes must lie in 0..{k - 1}")
+    indices = pa.array(codes)
     fragments = pa.array([",".join("1" if j == code else "0" for j in range(k)) for code in range(k)])
-    return lambda start, stop: fragments.take(codes.slice(start, stop - start))
+    return lambda start, stop: fragments.take(indices.slice(start, stop - start))
 
 
-def _column_text(values: np.ndarray) -> Callable[[int, int], pa.Array]:
+def column_text(values: np.ndarray) -> Piece:
+    """One column: numbers as pyarrow formats their dtype, text quoted only where CSV needs it."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     if values.dtype == object:
         texts = pa.array([_csv_field(u) for u in uniques], type=pa.string())

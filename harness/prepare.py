@@ -24,8 +24,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness import output_pair
-from harness.csv_io import block_size_for, file_sha256, iter_batches, open_string_csv, read_header
-from harness.csv_writer import write_frame_csv
+from harness.csv_io import (
+    block_size_for,
+    file_sha256,
+    iter_batches,
+    iter_tables,
+    open_string_csv,
+    read_header,
+)
+from harness.csv_writer import column_text, one_hot_text, write_pieces
 from harness.errors import DataError
 from harness.plausible import implausible_rows
 
@@ -162,10 +171,20 @@ _DIGEST_KEY = "prepared_csv_sha256"
 
 @dataclass(frozen=True)
 class PreparedData:
-    """The prepared frame (columns as documented in :func:`output_columns`) and its data card."""
+    """The prepared rows and their data card.
 
-    frame: pd.DataFrame
+    ``parsed`` holds one array per parsed column (numbers, category codes, group values, label);
+    :attr:`frame` lays them out as prepared.csv's columns (:func:`output_columns`) on first use.
+    prepare_file writes the file from ``parsed`` directly: building a 40-column frame first cost
+    about as much as writing it.
+    """
+
+    parsed: dict[str, np.ndarray]
     card: dict
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return encode(self.parsed)
 
 
 def one_hot_column(column: str, category: str) -> str:
@@ -288,24 +307,20 @@ def parse_column(column: str, values: pa.Array | pa.ChunkedArray) -> tuple[np.nd
 
     ``values`` is float64 (NaN where missing) for numeric features, int64 codes into
     ``CATEGORIES[column]`` (-1 where missing) for categorical ones, and an object array of strings
-    for group columns. The parser runs once per distinct value of the dictionary-encoded column, so
-    a quarter of a million rows take milliseconds.
+    for group columns. The parser runs once per distinct value of the dictionary-encoded column (for
+    plain numbers and percentages as Arrow kernels over all of them at once), so a quarter of a
+    million rows take milliseconds.
     """
     parser = PARSERS[column]
     array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     encoded = array.dictionary_encode()
-    parsed: list[Any] = []
-    for value in encoded.dictionary.to_pylist():
-        try:
-            parsed.append(parser(value))
-        except ValueError as exc:
-            count = pc.sum(pc.equal(array, pa.scalar(value, pa.string()))).as_py()
-            raise DataError(
-                f"column {column!r} has the value {value!r} in {count} finished loan(s); expected {exc}",
-                hint="fix or remove those rows; unknown values are not mapped silently",
-            ) from None
     # Index -1 (a null in the raw column) picks the trailing "missing" entry of the lookup table.
     indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    numbers = _numbers_at_once(encoded.dictionary, parser)
+    if numbers is not None:
+        out = np.append(numbers, np.nan)[indices]
+        return out, np.isnan(out)
+    parsed = _parse_each(column, array, encoded.dictionary, parser)
     if column in CATEGORIES:
         order = {category: code for code, category in enumerate(CATEGORIES[column])}
         lookup = np.array([-1 if p is None else order[p] for p in parsed] + [-1], dtype=np.int64)
@@ -318,6 +333,55 @@ def parse_column(column: str, values: pa.Array | pa.ChunkedArray) -> tuple[np.nd
     lookup_num = np.array([np.nan if p is None else p for p in parsed] + [np.nan], dtype=np.float64)
     out = lookup_num[indices]
     return out, np.isnan(out)
+
+
+def _parse_each(column: str, array: pa.Array, dictionary: pa.Array, parser: Callable[[str], Any]) -> list[Any]:
+    """Run ``parser`` on every distinct value; the first it rejects is an error naming the value."""
+    parsed: list[Any] = []
+    for value in dictionary.to_pylist():
+        try:
+            parsed.append(parser(value))
+        except ValueError as exc:
+            count = pc.sum(pc.equal(array, pa.scalar(value, pa.string()))).as_py()
+            raise DataError(
+                f"column {column!r} has the value {value!r} in {count} finished loan(s); expected {exc}",
+                hint="fix or remove those rows; unknown values are not mapped silently",
+            ) from None
+    return parsed
+
+
+# parse_number's grammar in RE2 syntax (ASCII digits only: other digits take the per-value path).
+_NUMBER_RE2 = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+def _numbers_at_once(dictionary: pa.Array, parser: Callable[[str], Any]) -> np.ndarray | None:
+    """parse_number / parse_percent over all distinct values in a few Arrow kernels (NaN = missing).
+
+    The real loan.csv has ~10^5 distinct incomes and balances, which the per-value Python parser
+    takes seconds over. This path only accepts what the scalar parser accepts with the same result
+    (Arrow's string-to-double conversion is correctly rounded, like float()); anything else, e.g. a
+    value the scalar parser rejects, returns None and the caller runs the scalar parser, which
+    reports the bad value exactly as before.
+    """
+    if parser is not parse_number and parser is not parse_percent:
+        return None
+    text = pc.utf8_trim_whitespace(dictionary)
+    if parser is parse_percent:
+        bare = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, pattern="%$", replacement=""))
+        if pc.any(pc.and_(pc.not_equal(text, bare), pc.equal(bare, ""))).as_py():
+            return None  # a lone '%': an error, worded by the scalar parser
+        text = bare
+    empty = pc.equal(text, "")
+    if not pc.all(pc.or_(empty, pc.match_substring_regex(text, _NUMBER_RE2))).as_py():
+        return None
+    try:
+        numbers = pc.cast(pc.if_else(empty, pa.scalar(None, pa.string()), text), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    out = numbers.to_numpy(zero_copy_only=False)
+    if np.isinf(out).any():
+        return None  # beyond a 64-bit float: an error, worded by the scalar parser
+    return out
 
 
 def check_required_columns(columns: Iterable[str], source: str) -> None:
@@ -378,13 +442,25 @@ class FinishedLoanScan:
     def _add_distinct(self, name: str, column: pa.ChunkedArray, finished_rows: np.ndarray) -> None:
         # Capped at two: the single-value rule only needs "one" or "more than one". Most columns
         # show two values within their first rows, which spares hashing all of e.g. ``desc``.
+        if self._add_unique(name, column.take(pa.array(finished_rows[:_DISTINCT_PROBE_ROWS]))):
+            return
+        everywhere = pc.drop_null(pc.unique(column)).to_pylist()
+        if len(everywhere) <= 1:
+            # One raw value in the whole chunk: the finished loans, of which at least one has a
+            # value here, hold exactly that one, so no rows need to be copied out to see it.
+            self._add_unique(name, pa.array(everywhere, pa.string()))
+            return
+        self._add_unique(name, column.take(pa.array(finished_rows)))
+
+    def _add_unique(self, name: str, values: pa.Array | pa.ChunkedArray) -> bool:
+        """Add the trimmed non-empty values; True once the column has shown two distinct values."""
         seen = self.distinct[name]
-        for rows in (finished_rows[:_DISTINCT_PROBE_ROWS], finished_rows):
-            for value in pc.unique(column.take(pa.array(rows))).to_pylist():
-                if value is not None and value.strip():
-                    seen.add(value.strip())
-                    if len(seen) >= 2:
-                        return
+        for value in pc.unique(values).to_pylist():
+            if value is not None and value.strip():
+                seen.add(value.strip())
+                if len(seen) >= 2:
+                    return True
+        return False
 
     def kept_table(self) -> pa.Table:
         """The required columns of all finished loans, as nullable strings."""
@@ -467,8 +543,14 @@ def finish_preparation(scan: FinishedLoanScan, input_info: dict, source: str) ->
     parsed: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
     made_missing: dict[str, int] = {}
-    for column in (*STUDY_FEATURES, *GROUP_COLUMNS):
-        parsed[column], missing[column] = parse_column(column, raw.column(column))
+    parsed_columns = (*STUDY_FEATURES, *GROUP_COLUMNS)
+    # Arrow's and numpy's kernels release the GIL, so two columns are parsed at a time; results are
+    # taken in column order, so an error names the same (first) bad column as a serial loop would.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = pool.map(lambda column: parse_column(column, raw.column(column)), parsed_columns)
+        for column, (values, missing_values) in zip(parsed_columns, results, strict=True):
+            parsed[column], missing[column] = values, missing_values
+    for column in parsed_columns:
         lost_values = int(missing[column].sum()) - raw.column(column).null_count
         if lost_values:
             made_missing[column] = lost_values
@@ -480,11 +562,11 @@ def finish_preparation(scan: FinishedLoanScan, input_info: dict, source: str) ->
     for mask in missing.values():
         incomplete |= mask
     missing_by_column = {c: int(m.sum()) for c, m in missing.items() if m.any()}
-    parsed = {c: v[~incomplete] for c, v in parsed.items()}
+    parsed = _take_rows(parsed, ~incomplete)
     rows_out = int((~incomplete).sum())
     steps.append(_step("drop_missing_rows", finished, rows_out, {}, missing_by_column=missing_by_column))
     implausible, by_rule = implausible_rows(parsed, rows_out)
-    parsed = {c: v[~implausible] for c, v in parsed.items()}
+    parsed = _take_rows(parsed, ~implausible)
     complete, rows_out = rows_out, int((~implausible).sum())
     steps.append(_step("plausibility", complete, rows_out, {}, rows_dropped_by_rule=by_rule))
     classes = sorted(set(np.unique(parsed[LABEL]).tolist()))
@@ -496,26 +578,30 @@ def finish_preparation(scan: FinishedLoanScan, input_info: dict, source: str) ->
             "harness/plausible.py",
         )
 
-    frame = encode(parsed)
     steps.append(_step("one_hot", rows_out, rows_out, dict.fromkeys(CATEGORICAL_FEATURES, REASON_ONE_HOT)))
 
-    balance = frame[LABEL].value_counts()
+    positives = int(parsed[LABEL].sum())
     card = {
         "rows_in": scan.rows_in,
         "rows_out": rows_out,
         "steps": steps,
         "label_counts_dropped": {s: c for s, c in sorted(scan.status_counts.items()) if s not in LABEL_MAP},
-        "class_balance": {"1": int(balance.get(1, 0)), "0": int(balance.get(0, 0))},
-        "features": feature_columns(frame.columns),
+        "class_balance": {"1": positives, "0": rows_out - positives},
+        "features": feature_columns(output_columns()),
         "categories": {c: list(v) for c, v in CATEGORIES.items()},
-        "columns": list(frame.columns),
+        "columns": output_columns(),
         "id_column": ID_COLUMN,
         "label": {"column": LABEL, "positive": POSITIVE_STATUS, "negative": NEGATIVE_STATUS},
         "group_columns": list(GROUP_COLUMNS),
         "input": input_info,
         "notes": list(NOTES),
     }
-    return PreparedData(frame=frame, card=card)
+    return PreparedData(parsed=parsed, card=card)
+
+
+def _take_rows(parsed: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+    rows = np.flatnonzero(keep)  # once, instead of once per column as a boolean index would
+    return {column: values.take(rows) for column, values in parsed.items()}
 
 
 def encode(parsed: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -527,7 +613,7 @@ def encode(parsed: dict[str, np.ndarray]) -> pd.DataFrame:
     n = len(parsed[LABEL])
     columns: dict[str, Any] = {ID_COLUMN: np.arange(n, dtype=np.int64)}
     for column in NUMERIC_FEATURES:
-        columns[column] = parsed[column].astype(np.int64 if column in _INTEGER_FEATURES else np.float64)
+        columns[column] = _numeric(parsed, column)
     for column in CATEGORICAL_FEATURES:
         codes = parsed[column]
         for code, category in enumerate(CATEGORIES[column]):
@@ -536,6 +622,10 @@ def encode(parsed: dict[str, np.ndarray]) -> pd.DataFrame:
         columns[column] = parsed[column]
     columns[LABEL] = parsed[LABEL].astype(np.int64)
     return pd.DataFrame(columns)
+
+
+def _numeric(parsed: dict[str, np.ndarray], column: str) -> np.ndarray:
+    return parsed[column].astype(np.int64 if column in _INTEGER_FEATURES else np.float64)
 
 
 def _as_strings(raw: pd.DataFrame) -> pa.Table:
@@ -578,9 +668,10 @@ def prepare_file(
 ) -> dict:
     """Prepare ``input_csv`` into ``output_dir``/prepared.csv and data_card.json; return the card.
 
-    One streaming pass over the CSV (plus a hashing pass); memory is bounded by the kept columns of
-    finished loans. The two files are replaced as a pair (:mod:`harness.output_pair`): the card is
-    written last and records prepared.csv's sha256. Every failure is a FatelabError (exit 2).
+    One streaming pass over the CSV (plus a hashing pass, run beside it); memory is bounded by one
+    chunk of ``chunk_rows`` rows plus the kept columns of finished loans, whatever the file's size.
+    The two files are replaced as a pair (:mod:`harness.output_pair`): the card is written last and
+    records prepared.csv's sha256. Every failure is a FatelabError (exit 2).
     """
     input_csv = Path(input_csv)
     output_dir = Path(output_dir)
@@ -590,9 +681,13 @@ def prepare_file(
     columns, bytes_per_row = read_header(input_csv)
     check_required_columns(columns, f"input file {input_csv}")
     before = _identity(input_csv)
-    digest = file_sha256(input_csv)
     rows_guess = int(before[0] / bytes_per_row) if progress else None
-    scan = _scan(input_csv, columns, block_size_for(chunk_rows, bytes_per_row), rows_guess)
+    # The hash is a second read of the file (see harness.csv_io); hashlib releases the GIL, so it
+    # runs beside the parse instead of after it. The pool waits for it even when the scan fails.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(file_sha256, input_csv)
+        scan = _scan(input_csv, columns, block_size_for(chunk_rows, bytes_per_row), chunk_rows, rows_guess)
+        digest = hashing.result()
     if _identity(input_csv) != before:
         raise DataError(
             f"input file {input_csv} changed while it was being read",
@@ -602,7 +697,7 @@ def prepare_file(
     prepared = finish_preparation(scan, info, f"input file {input_csv}")
 
     def write_frame(path: Path) -> None:
-        write_prepared_csv(prepared.frame, path)
+        write_prepared_csv(prepared.parsed, path)
 
     def make_card(prepared_sha256: str) -> dict:
         output = {"prepared_csv": PREPARED_CSV, "data_card": DATA_CARD, _DIGEST_KEY: prepared_sha256}
@@ -629,8 +724,14 @@ def _identity(path: Path) -> tuple[int, int, int]:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-def _scan(path: Path, columns: list[str], block_size: int, rows_guess: int | None) -> FinishedLoanScan:
-    """Steps 1-3's counters over the whole file; a progress bar (in rows) when ``rows_guess`` is set."""
+def _scan(
+    path: Path, columns: list[str], block_size: int, chunk_rows: int, rows_guess: int | None
+) -> FinishedLoanScan:
+    """Steps 1-3's counters over the whole file; a progress bar (in rows) when ``rows_guess`` is set.
+
+    Memory is bounded by one chunk of ``chunk_rows`` rows (all columns) plus the kept columns of
+    finished loans; the chunk size only sets how often the per-column Python work runs.
+    """
     reader = open_string_csv(path, columns, block_size)
     if reader.schema.names != columns:
         raise DataError(
@@ -642,20 +743,33 @@ def _scan(path: Path, columns: list[str], block_size: int, rows_guess: int | Non
     # pyarrow reads the file itself, so progress is counted in rows against an estimate.
     bar = _progress_bar(rows_guess, path.name) if rows_guess is not None else None
     try:
-        for batch in iter_batches(reader, path):
-            scan.update(batch)
-            if bar is not None:
-                bar.update(batch.num_rows)
+        batches = iter_batches(reader, path)
+        for table in iter_tables(batches if bar is None else _counted(batches, bar), chunk_rows):
+            scan.update(table)
     finally:
         if bar is not None:
             bar.close()
     return scan
 
 
-def write_prepared_csv(frame: pd.DataFrame, path: Path, *, rows_per_slice: int = 200_000) -> None:
-    """Write ``frame`` as prepared.csv: plain and unquoted, the one-hot blocks pasted as fragments."""
-    blocks = [[one_hot_column(col, cat) for cat in CATEGORIES[col]] for col in CATEGORICAL_FEATURES]
-    write_frame_csv(frame, path, blocks, rows_per_slice=rows_per_slice)
+def _counted(batches: Iterator[pa.RecordBatch], bar: Any) -> Iterator[pa.RecordBatch]:
+    """Advance ``bar`` per 4 MiB batch read, not per (much larger) chunk scanned."""
+    for batch in batches:
+        bar.update(batch.num_rows)
+        yield batch
+
+
+def write_prepared_csv(parsed: dict[str, np.ndarray], path: Path, *, rows_per_slice: int = 100_000) -> None:
+    """Write parsed, complete rows as prepared.csv: the same bytes as writing :func:`encode`'s frame
+    with :func:`~harness.csv_writer.write_frame_csv`, the one-hot blocks pasted straight from the codes.
+    """
+    rows = len(parsed[LABEL])
+    pieces = [column_text(np.arange(rows, dtype=np.int64))]
+    pieces += [column_text(_numeric(parsed, column)) for column in NUMERIC_FEATURES]
+    pieces += [one_hot_text(parsed[column], len(CATEGORIES[column])) for column in CATEGORICAL_FEATURES]
+    pieces += [column_text(parsed[column]) for column in GROUP_COLUMNS]
+    pieces.append(column_text(parsed[LABEL].astype(np.int64)))
+    write_pieces(path, output_columns(), pieces, rows, rows_per_slice=rows_per_slice)
 
 
 def _progress_bar(total: int, name: str):

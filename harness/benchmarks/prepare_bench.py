@@ -1,8 +1,11 @@
-"""Benchmark ``prepare_file`` against merely parsing the same CSV with the same reader.
+"""Benchmark ``prepare_file`` against ``pyarrow.csv.read_csv`` (default options) on the same CSV.
 
 The input is built by resampling (with replacement, seeded) the rows of the real 4,999-row Lending
-Club sample up to the size of the full loan.csv, because the full file is not available here. Parse
-and preparation each run in a fresh subprocess so that their peak RSS (ru_maxrss) is their own.
+Club sample up to the size of the full loan.csv, because the full file is not available here. Each
+measurement runs in a fresh subprocess so that its peak RSS (ru_maxrss) is its own; the two
+alternate, so that a burst of load on a shared machine hits both, and the best time of each counts.
+CPU seconds (user + system, all threads) are recorded too: on a loaded machine they say more about
+the work done than wall time does.
 
     python -m harness.benchmarks.prepare_bench --rows 887379
 """
@@ -13,6 +16,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -70,15 +74,14 @@ def build_input(sample: Path, rows: int, out: Path, seed: int) -> Path:
 
 def _child(mode: str, csv_path: Path, out_dir: Path, chunk_rows: int) -> dict:
     # Imports happen before the clock starts: both sides are timed on their work, not on start-up.
-    from harness.csv_io import block_size_for, iter_batches, open_string_csv, read_header
+    import pyarrow.csv as pacsv
+
     from harness.prepare import prepare_file
 
     result: dict = {}
     start = time.perf_counter()
-    if mode == "parse":
-        columns, bytes_per_row = read_header(csv_path)
-        reader = open_string_csv(csv_path, columns, block_size_for(chunk_rows, bytes_per_row))
-        result["rows"] = sum(batch.num_rows for batch in iter_batches(reader, csv_path))
+    if mode == "read_csv":
+        result["rows"] = pacsv.read_csv(str(csv_path)).num_rows
     elif mode == "prepare":
         card = prepare_file(csv_path, out_dir, chunk_rows=chunk_rows)
         result["rows"] = card["rows_in"]
@@ -86,8 +89,9 @@ def _child(mode: str, csv_path: Path, out_dir: Path, chunk_rows: int) -> dict:
     else:
         raise ValueError(f"unknown mode {mode!r}")
     result["seconds"] = time.perf_counter() - start
-    # Linux reports ru_maxrss in KiB.
-    result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # includes the same imports on both sides
+    result["peak_rss_bytes"] = usage.ru_maxrss * 1024  # Linux reports ru_maxrss in KiB
     return result
 
 
@@ -116,7 +120,7 @@ def run(
     *,
     sample: Path | None = None,
     chunk_rows: int = 200_000,
-    repeats: int = 1,
+    repeats: int = 3,
 ) -> dict:
     """Build the resampled input in ``workdir`` (a temporary directory if None), time and measure both.
 
@@ -127,9 +131,10 @@ def run(
         base = Path(workdir) if workdir is not None else Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
         csv_path = build_input(sample, rows, base / f"loan_resampled_{rows}_seed{seed}.csv", seed)
-        parses, prepares = [], []
+        reads, prepares = [], []
+        load_before = os.getloadavg()[0]
         for _ in range(max(1, repeats)):
-            parses.append(_run_child("parse", csv_path, base / "prepared", chunk_rows))
+            reads.append(_run_child("read_csv", csv_path, base / "prepared", chunk_rows))
             prepares.append(_run_child("prepare", csv_path, base / "prepared", chunk_rows))
         result = {
             "source": SOURCE_LABEL,
@@ -139,15 +144,25 @@ def run(
             "bytes": csv_path.stat().st_size,
             "chunk_rows": chunk_rows,
             "repeats": max(1, repeats),
-            "parse_seconds": min(p["seconds"] for p in parses),
-            "parse_peak_rss_bytes": max(p["peak_rss_bytes"] for p in parses),
-            "prepare_seconds": min(p["seconds"] for p in prepares),
-            "prepare_peak_rss_bytes": max(p["peak_rss_bytes"] for p in prepares),
+            **_summary("read_csv", reads),
+            **_summary("prepare", prepares),
             "rows_out": prepares[0]["rows_out"],
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
         }
-        result["ratio"] = result["prepare_seconds"] / result["parse_seconds"]
+        result["ratio"] = result["prepare_seconds"] / result["read_csv_seconds"]
+        result["cpu_ratio"] = result["prepare_cpu_seconds"] / result["read_csv_cpu_seconds"]
     print(format_table(result))
     return result
+
+
+def _summary(name: str, runs: list[dict]) -> dict:
+    """Best wall and CPU time and the largest peak RSS of one side's runs."""
+    return {
+        f"{name}_seconds": min(r["seconds"] for r in runs),
+        f"{name}_cpu_seconds": min(r["cpu_seconds"] for r in runs),
+        f"{name}_peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
+    }
 
 
 def format_table(r: dict) -> str:
@@ -155,12 +170,15 @@ def format_table(r: dict) -> str:
     lines = [
         f"prepare benchmark: {r['rows']:,} rows {SOURCE_LABEL} (seed {r['seed']}), "
         f"{r['bytes'] / mib:,.1f} MiB, chunk_rows {r['chunk_rows']:,}, best of {r['repeats']}",
-        f"{'measurement':<28}{'seconds':>10}{'peak RSS MiB':>15}",
-        f"{'parse only (pyarrow csv)':<28}{r['parse_seconds']:>10.2f}"
-        f"{r['parse_peak_rss_bytes'] / mib:>15.0f}",
-        f"{'prepare_file':<28}{r['prepare_seconds']:>10.2f}{r['prepare_peak_rss_bytes'] / mib:>15.0f}",
-        f"{'prepare / parse':<28}{r['ratio']:>10.2f}",
-        f"rows out: {r['rows_out']:,}",
+        f"{'measurement':<28}{'seconds':>10}{'CPU s':>10}{'peak RSS MiB':>15}",
+        *(
+            f"{label:<28}{r[f'{key}_seconds']:>10.2f}{r[f'{key}_cpu_seconds']:>10.2f}"
+            f"{r[f'{key}_peak_rss_bytes'] / mib:>15.0f}"
+            for label, key in (("pyarrow.csv.read_csv", "read_csv"), ("prepare_file", "prepare"))
+        ),
+        f"{'prepare / read_csv':<28}{r['ratio']:>10.2f}{r['cpu_ratio']:>10.2f}",
+        f"rows out: {r['rows_out']:,}; 1-min load average {r['load_before']:.1f} before, "
+        f"{r['load_after']:.1f} after",
     ]
     return "\n".join(lines)
 
@@ -171,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--chunk-rows", type=int, default=200_000)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="also print the result as JSON")
     parser.add_argument("--child", nargs=3, metavar=("MODE", "CSV", "OUT_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
