@@ -63,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--no-sweep", action="store_true", help="skip the two-party distribution sweep (5 FATE jobs)")
     exp.add_argument(
         "--engine",
-        choices=["standalone", "cluster"],
+        choices=["standalone", "cluster", "launcher"],
         help="where FATE runs (default standalone): 'cluster' drives the inventory's parties, FATE 2.2 or, when "
-        "the inventory says fate_deployment: kubefate, FATE 1.8 on KubeFATE docker-compose",
+        "the inventory says fate_deployment: kubefate, FATE 1.8 on KubeFATE docker-compose; 'launcher' runs every "
+        "federated fit in one launch of FATE 2.2's own multi-process launcher (no FATE-Flow, seconds per fit)",
     )
     exp.add_argument(
         "--inventory",
@@ -137,6 +138,10 @@ def make_engine(config, progress: bool):  # noqa: ANN001, ANN201 - returns an En
         from harness.engines.cluster import ClusterEngine
 
         return ClusterEngine.from_inventory(config.inventory, work_dir=config.work_dir, progress=progress)
+    if config.engine == "launcher":
+        from harness.engines.launcher import LauncherEngine
+
+        return LauncherEngine(config.work_dir / "launcher", progress=progress)
     from harness.engines.standalone import StandaloneEngine
 
     return StandaloneEngine(FLOW_HOME, port=config.flow_port, progress=progress)

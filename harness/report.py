@@ -421,9 +421,22 @@ def _sweep_section(results: Mapping[str, Any]) -> list[str]:
                   align="l" + "r" * len(METRIC_COLUMNS) + "l")
     cen = _arm(results, CENTRALIZED)
     out.append("")
+    counted = [e for e in sweep if isinstance(e.get("bytes"), Mapping)]
+    if counted:
+        out += ["Bytes on the wire per split: " + "; ".join(
+            f"{split_label(e.get('ratio') or [])}: {bytes_text(e['bytes'])}" for e in counted) + ".", ""]
     if is_ok(cen):
         out += [f"Centralised AUC for reference: {fmt3(cen.get('auc'))}.", ""]
     return out
+
+
+def bytes_text(traffic: Mapping[str, Any]) -> str:
+    """One fit's traffic: the total, then what each party sent (harness/engines/wire.py counts it)."""
+    parties = traffic.get("parties") or {}
+    each = ", ".join(f"{p} {_int(t.get('bytes'))} B in {_int(t.get('messages'))} messages"
+                     for p, t in parties.items() if isinstance(t, Mapping))
+    text = f"{_int(traffic.get('bytes'))} B in {_int(traffic.get('messages'))} messages"
+    return f"{text} ({each})" if each else text
 
 
 def _per_class_section(results: Mapping[str, Any]) -> list[str]:
@@ -484,8 +497,10 @@ def _what_ran_section(results: Mapping[str, Any]) -> list[str]:
             if is_ok(ours) and _is_number(fm.get("auc")) and _is_number(ours.get("auc")):
                 out.append(f"- AUC recomputed from the predictions: {fmt3(ours['auc'])} "
                            f"(difference to FATE {_signed(ours['auc'] - fm['auc'])})")
+        if isinstance(d.get("bytes"), Mapping):
+            out.append(f"- Bytes on the wire: {bytes_text(d['bytes'])}")
         for k, v in d.items():
-            if k not in ("ran", "job_ids", "wall_s", "fate_metrics"):
+            if k not in ("ran", "job_ids", "wall_s", "fate_metrics", "bytes"):
                 out.append(f"- {k}: {_plain(v)}")
         out.append("")
     return out
