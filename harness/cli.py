@@ -141,7 +141,7 @@ def make_engine(config, progress: bool):  # noqa: ANN001, ANN201 - returns an En
     if config.engine == "launcher":
         from harness.engines.launcher import LauncherEngine
 
-        return LauncherEngine(config.work_dir / "launcher", progress=progress)
+        return LauncherEngine(config.work_dir / "launcher")
     from harness.engines.standalone import StandaloneEngine
 
     return StandaloneEngine(FLOW_HOME, port=config.flow_port, progress=progress)

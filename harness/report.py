@@ -424,15 +424,16 @@ def _sweep_section(results: Mapping[str, Any]) -> list[str]:
     counted = [e for e in sweep if isinstance(e.get("bytes"), Mapping)]
     if counted:
         out += ["Bytes on the wire per split: " + "; ".join(
-            f"{split_label(e.get('ratio') or [])}: {bytes_text(e['bytes'])}" for e in counted) + ".", ""]
+            f"{split_label(e.get('ratio') or [])}: {bytes_text(e['bytes'], per_party=False)}" for e in counted)
+            + " (per party in results.json).", ""]
     if is_ok(cen):
         out += [f"Centralised AUC for reference: {fmt3(cen.get('auc'))}.", ""]
     return out
 
 
-def bytes_text(traffic: Mapping[str, Any]) -> str:
+def bytes_text(traffic: Mapping[str, Any], per_party: bool = True) -> str:
     """One fit's traffic: the total, then what each party sent (harness/engines/wire.py counts it)."""
-    parties = traffic.get("parties") or {}
+    parties = (traffic.get("parties") or {}) if per_party else {}
     each = ", ".join(f"{p} {_int(t.get('bytes'))} B in {_int(t.get('messages'))} messages"
                      for p, t in parties.items() if isinstance(t, Mapping))
     text = f"{_int(traffic.get('bytes'))} B in {_int(traffic.get('messages'))} messages"

@@ -114,7 +114,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     flow_results = flow.run_many(homo_lr_jobs(specs, flow))
     for result, (requests, roles, _) in zip(flow_results, specs.values(), strict=True):
         result.coefficients = flow_model(flow.client, result, roles.guest)
-    launcher = LauncherEngine(directory / "launcher", progress=False)
+    launcher = LauncherEngine(directory / "launcher")
     launcher.start()
     launcher_results = launcher.run_many(homo_lr_jobs(specs, launcher))
     blocks = {

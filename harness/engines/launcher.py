@@ -195,10 +195,9 @@ class LauncherEngine:
 
     name = "fate-2.2-launcher"
 
-    def __init__(self, work_dir: Path, *, timeout: float = LAUNCH_TIMEOUT, progress: bool = True) -> None:
+    def __init__(self, work_dir: Path, *, timeout: float = LAUNCH_TIMEOUT) -> None:
         self.work_dir = Path(work_dir)
         self.timeout = timeout
-        self.progress = progress
         self._paths: dict[tuple[str, str], Path] = {}
         self.last_launch: dict[str, Any] = {}
 
@@ -267,5 +266,5 @@ class LauncherEngine:
         return poll
 
     def _say(self, message: str) -> None:
-        if self.progress:
-            print(f"[fatelab] {message}", file=sys.stderr, flush=True)
+        # One line per state change, tty or not: a launch runs for minutes and must not look hung.
+        print(f"[fatelab] {message}", flush=True)
