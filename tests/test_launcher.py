@@ -105,10 +105,15 @@ def test_a_hung_launch_is_killed_with_its_children(tmp_path: Path) -> None:
 
 
 def test_a_failed_launch_shows_its_log(tmp_path: Path) -> None:
-    script = "import sys; print('rank 1 exception: ValueError: bad table'); sys.exit(1)"
+    script = (
+        "import sys; print('Traceback ... in read_frame'); "
+        "print('[launcher] party host:9998 failed: bad table'); sys.exit(1)"
+    )
     with pytest.raises(EngineError) as error:
         run_launch([sys.executable, "-c", script], log_path=tmp_path / "launch.log", timeout=60)
-    assert "exit code 1" in error.value.message and "bad table" in error.value.message
+    first = error.value.message.splitlines()[0]
+    assert first == "the FATE launch failed (exit code 1): party host:9998 failed: bad table"
+    assert "in read_frame" in error.value.message
     assert str(tmp_path / "launch.log") in (error.value.hint or "")
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
+from harness.engines.launcher_party import OUTCOME
 from harness.engines.wire import fit_traffic
 from harness.errors import EngineError
 
@@ -90,7 +91,9 @@ def build_plan(
     return {"session": session, "out_dir": str(out_dir), "fits": fits}
 
 
-def launch_command(plan_path: Path, parties: Sequence[tuple[str, str]], data_dir: Path, session: str) -> list[str]:
+def launch_command(
+    plan_path: Path, parties: Sequence[tuple[str, str]], data_dir: Path, session: str, timeout: float = LAUNCH_TIMEOUT
+) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -106,6 +109,9 @@ def launch_command(plan_path: Path, parties: Sequence[tuple[str, str]], data_dir
         "WARNING",
         "--federation_session_id",
         session,
+        # The parent gives up on its own too: it outlives us if we are killed with SIGKILL.
+        "--timeout",
+        str(timeout),
     ]
 
 
@@ -119,6 +125,16 @@ def log_tail(log_path: Path, lines: int = LOG_TAIL) -> str:
     except OSError:
         return "(no launch log)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def outcome(log_path: Path) -> str:
+    """The launcher parent's one-line verdict (which party failed and how), if it got to say it."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no launch log"
+    said = [line[len(OUTCOME) :] for line in lines if line.startswith(OUTCOME)]
+    return said[-1] if said else "the launcher said nothing (see the log below)"
 
 
 def run_launch(
@@ -152,7 +168,7 @@ def run_launch(
             kill_group(process)
     if process.returncode != 0:
         raise EngineError(
-            f"the FATE launch failed (exit code {process.returncode}).\n{log_tail(log_path)}",
+            f"the FATE launch failed (exit code {process.returncode}): {outcome(log_path)}\n{log_tail(log_path)}",
             hint=f"full log: {log_path}",
         )
     return time.monotonic() - started
@@ -233,7 +249,7 @@ class LauncherEngine:
         plan_path = launch_dir / "plan.json"
         plan_path.write_text(json.dumps(plan, indent=1))
         parties = launch_parties([job for _, job in jobs])
-        command = launch_command(plan_path.resolve(), parties, data_dir.resolve(), session)
+        command = launch_command(plan_path.resolve(), parties, data_dir.resolve(), session, self.timeout)
         log_path = launch_dir / "launch.log"
         self._say(f"launching {len(parties)} party processes for {len(jobs)} fit(s) (log: {log_path})")
         try:

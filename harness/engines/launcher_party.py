@@ -34,6 +34,8 @@ from typing import Any
 # Our CSVs name the row id ``sample_id``; PandasReader reserves that name for its own index.
 MATCH_ID = "fatelab_match_id"
 POLL_SECONDS = 0.5
+# The parent's last word, which the engine puts first in its error.
+OUTCOME = "[launcher] "
 
 
 # ---------------------------------------------------------------------------------- party process
@@ -172,7 +174,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_known_args(argv)[0]
 
 
-def wait_for_parties(launcher: Any, timeout: float) -> tuple[int, str]:
+def wait_for_parties(launcher: Any, parties: list[str], timeout: float) -> tuple[int, str]:
     """Wait until every party reports, one fails, one dies without reporting, or time runs out."""
     pending = set(range(len(launcher.processes)))
     deadline = time.monotonic() + timeout
@@ -180,17 +182,20 @@ def wait_for_parties(launcher: Any, timeout: float) -> tuple[int, str]:
         try:
             rank, error, trace = launcher.output_or_exception_q.get(timeout=POLL_SECONDS)
         except queue.Empty:
-            dead = [r for r in pending if launcher.processes[r].exitcode is not None]
+            dead = {
+                parties[r]: launcher.processes[r].exitcode
+                for r in pending
+                if launcher.processes[r].exitcode is not None
+            }
             if dead:
-                codes = {r: launcher.processes[r].exitcode for r in dead}
-                return 1, f"party process(es) {dead} died without reporting (exit codes {codes})"
+                return 1, f"party process(es) died without reporting (exit codes {dead})"
             if time.monotonic() > deadline:
-                return 1, f"parties {sorted(pending)} did not finish within {timeout:.0f} s"
+                return 1, f"parties {[parties[r] for r in sorted(pending)]} did not finish within {timeout:.0f} s"
             continue
         pending.discard(rank)
         if error is not None:
             launcher.console.print(trace)
-            return 1, f"party process {rank} failed: {type(error).__name__}: {error}"
+            return 1, f"party {parties[rank]} failed: {type(error).__name__}: {error}"
     return 0, "every party reported"
 
 
@@ -212,10 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     launcher = MultiProcessLauncher(console, args.parties, args.federation_session_id, args.data_dir, args.log_level)
     launcher.start(functools.partial(run_party, args.plan))
     try:
-        code, what = wait_for_parties(launcher, args.timeout)
+        code, what = wait_for_parties(launcher, args.parties, args.timeout)
     finally:
         kill_parties(launcher)
-    print(f"[launcher] {what}", file=sys.stderr, flush=True)
+    print(f"{OUTCOME}{what}", file=sys.stderr, flush=True)
     return code
 
 
