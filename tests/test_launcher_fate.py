@@ -30,7 +30,18 @@ from harness.validation import BOUNDS, coefficients_from_model, compare_fits
 pytestmark = pytest.mark.fate
 
 ROOT = Path(__file__).resolve().parents[1]
-CREDIT = ROOT.parent / "shared" / "data" / "fate_default_credit"
+# Beside the checkout in CI; worktrees of /work/main find it at /work/shared.
+CREDIT = next(
+    (
+        p
+        for p in (
+            ROOT.parent / "shared" / "data" / "fate_default_credit",
+            Path("/work/shared/data/fate_default_credit"),
+        )
+        if p.is_dir()
+    ),
+    None,
+)
 CREDIT_ROWS = 2000
 ID, LABEL = prepare.ID_COLUMN, prepare.LABEL
 
@@ -61,8 +72,6 @@ def credit_job(directory: Path) -> tuple[list[UploadRequest], Roles, dict]:
     requests = []
     for party, name in (("9999", "guest"), ("9998", "host_1"), ("9999", "test"), ("9998", "test")):
         path = CREDIT / f"default_credit_homo_{name}.csv"
-        if not path.exists():
-            pytest.skip(f"{path} not present (the shared data folder is beside the checkout in CI)")
         frame = pd.read_csv(path, nrows=CREDIT_ROWS).rename(columns={"id": ID, "y": LABEL})
         tag = f"pytest_launcher_credit_{name}" + ("" if name == "test" else f"_p{party}")
         requests.append(upload_request(party, frame, [c for c in frame.columns if c.startswith("x")], directory, tag))
@@ -74,8 +83,9 @@ def homo_lr_jobs(specs: dict[str, tuple[list[UploadRequest], Roles, dict]], engi
     jobs = []
     for what, (requests, roles, params) in specs.items():
         tables = engine.upload_many(requests)
-        train = {t.party_id: t for t in tables if "test" not in t.name}
-        test = {t.party_id: t for t in tables if "test" in t.name}
+        # Every table name starts with "pytest_": tell train from test by the tag's last word.
+        test = {t.party_id: t for t in tables if t.name.rsplit("_", 1)[0].endswith("_test")}
+        train = {t.party_id: t for t in tables if t not in test.values()}
         jobs.append((what, HomoLRJob(roles=roles, train=train, test=test, params=params, label=LABEL, id_column=ID)))
     return jobs
 
@@ -108,7 +118,9 @@ def find_model(node: object) -> dict:
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     directory = tmp_path_factory.mktemp("launcher_validation")
-    specs = {"sample": sample_job(directory), "credit": credit_job(directory)}
+    specs = {"sample": sample_job(directory)}
+    if CREDIT is not None:
+        specs["credit"] = credit_job(directory)
     flow = StandaloneEngine(ROOT / ".fatelab" / "flow", progress=False)
     flow.start()
     flow_results = flow.run_many(homo_lr_jobs(specs, flow))
@@ -129,6 +141,8 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 
 @pytest.mark.parametrize("data", ["sample", "credit"])
 def test_launcher_fit_matches_fate_flow(compared: dict[str, dict], data: str) -> None:
+    if data not in compared:
+        pytest.skip("FATE's default-credit split is not present (shared/data/fate_default_credit)")
     block = compared[data]
     for key, bound in BOUNDS.items():
         assert block[key] <= bound, f"{data}: {key} {block[key]:.3g} exceeds {bound:g}: {block}"
@@ -140,13 +154,14 @@ def test_launcher_fit_matches_fate_flow(compared: dict[str, dict], data: str) ->
 
 def test_every_party_sent_counted_bytes(compared: dict[str, dict]) -> None:
     launch = compared["launch"]
-    assert launch["fits"] == 2 and launch["launch_s"] >= launch["fit_s_sum"]
-    for data, parties in (
-        ("sample", ["arbiter:10000", "guest:9999", "host:10000", "host:9998"]),
-        ("credit", ["arbiter:10000", "guest:9999", "host:9998"]),
-    ):
+    assert launch["fits"] == len(compared) - 1 and launch["launch_s"] >= launch["fit_s_sum"]
+    expected = {
+        "sample": ["arbiter:10000", "guest:9999", "host:10000", "host:9998"],
+        "credit": ["arbiter:10000", "guest:9999", "host:9998"],
+    }
+    for data in compared.keys() - {"launch"}:
         traffic = compared[data]["traffic"]
-        assert sorted(traffic["parties"]) == parties
+        assert sorted(traffic["parties"]) == expected[data]
         assert all(p["messages"] > 0 and p["bytes"] > 0 for p in traffic["parties"].values())
         assert traffic["bytes"] == sum(p["bytes"] for p in traffic["parties"].values())
         # HomoLR aggregates once per epoch: every round 0..19 carries traffic from every party.
