@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="FATE 1.8 (kubefate inventories) only: hosts encrypt model updates with Paillier (needs optimizer sgd)",
     )
+    exp.add_argument(
+        "--validate",
+        action="store_true",
+        help="with --engine launcher: run the federated fit also as a job on the embedded FATE-Flow and record how "
+        "far apart the two fits end (results.json 'validation')",
+    )
     exp.add_argument("--reports", type=Path, help="reports directory (default reports/)")
     exp.add_argument("--port", type=int, help="embedded FATE-Flow port (default 9380)")
     exp.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -114,7 +120,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_engine(config, progress: bool):  # noqa: ANN001, ANN201 - returns an Engine
+def make_engine(config, progress: bool, validate: bool = False):  # noqa: ANN001, ANN201 - returns an Engine
     if config.engine == "cluster":
         from harness.errors import ConfigError
         from harness.inventory import load_inventory
@@ -138,13 +144,14 @@ def make_engine(config, progress: bool):  # noqa: ANN001, ANN201 - returns an En
         from harness.engines.cluster import ClusterEngine
 
         return ClusterEngine.from_inventory(config.inventory, work_dir=config.work_dir, progress=progress)
+    from harness.engines.standalone import StandaloneEngine
+
+    standalone = StandaloneEngine(FLOW_HOME, port=config.flow_port, progress=progress)
     if config.engine == "launcher":
         from harness.engines.launcher import LauncherEngine
 
-        return LauncherEngine(config.work_dir / "launcher")
-    from harness.engines.standalone import StandaloneEngine
-
-    return StandaloneEngine(FLOW_HOME, port=config.flow_port, progress=progress)
+        return LauncherEngine(config.work_dir / "launcher", reference=standalone if validate else None)
+    return standalone
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -167,7 +174,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         import dataclasses
 
         config = dataclasses.replace(config, model=dataclasses.replace(config.model, epochs=args.epochs))
-    run_dir, _ = run_study(config, make_engine(config, progress=not args.quiet and sys.stderr.isatty()))
+    if args.validate and config.engine != "launcher":
+        from harness.errors import ConfigError
+
+        raise ConfigError("--validate compares the launcher engine with FATE-Flow", hint="add --engine launcher")
+    engine = make_engine(config, progress=not args.quiet and sys.stderr.isatty(), validate=args.validate)
+    run_dir, _ = run_study(config, engine)
     print(json.dumps({"report": str(run_dir / "report.md")}))
     return 0
 

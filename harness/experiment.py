@@ -388,6 +388,10 @@ def run_study(config: StudyConfig, engine: Engine) -> tuple[Path, dict[str, Any]
         },
     }
     results_doc["gap_note"] = gap_note(arms)
+    validation = getattr(engine, "validation", None)
+    if isinstance(validation, dict):
+        # The launcher with --validate: the federated fit again through FATE-Flow, compared.
+        results_doc["validation"] = validation
     placement = getattr(engine, "placement", None)
     if callable(placement):
         # Cluster engines report where each party's files went: host, remote path, sha256, rows.

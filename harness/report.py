@@ -596,6 +596,19 @@ def _model_section(results: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def validation_lines(block: Any) -> list[str]:
+    """The launcher's fit against the same fit as a FATE-Flow job (harness/validation.py)."""
+    if not isinstance(block, Mapping):
+        return []
+    verdict = "within" if block.get("within_bounds") else "**outside**"
+    engines = " vs ".join(str(e) for e in block.get("engines") or [])
+    bounds = block.get("bounds") or {}
+    cells = [f"{k} {block.get(k, float('nan')):.2g} (bound {bounds.get(k, float('nan')):g})"
+             for k in ("max_abs_coef_diff", "max_abs_score_diff", "auc_diff") if _is_number(block.get(k))]
+    return [f"Validation ({engines}, {_plain(block.get('job', 'federated fit'))}): {verdict} the bounds; "
+            + "; ".join(cells) + ".", ""]
+
+
 def _run_section(results: Mapping[str, Any]) -> list[str]:
     out = ["## Run", ""]
     out.append(f"- Run id: `{results.get('run_id', _DASH)}`, created {results.get('created', _DASH)}")
@@ -622,6 +635,7 @@ def _run_section(results: Mapping[str, Any]) -> list[str]:
     versions = results.get("versions") or {}
     if versions:
         out += ["Versions:", ""] + _kv_table(versions, "Package", "Version") + [""]
+    out += validation_lines(results.get("validation"))
     placement = results.get("placement")
     if placement:
         out += ["Placement (cluster mode):", ""]

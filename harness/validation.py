@@ -42,6 +42,23 @@ def coefficients_from_model(model: Mapping[str, Any]) -> dict[str, list[float]]:
     }
 
 
+def find_model(node: Any) -> dict[str, Any]:
+    """The HomoLR model dict (``feature_num``, ``state_dict``) wherever FATE-Flow nests it in a reply."""
+    if isinstance(node, Mapping):
+        if "state_dict" in node and "feature_num" in node:
+            return dict(node)
+        children: Any = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return {}
+    for child in children:
+        found = find_model(child)
+        if found:
+            return found
+    return {}
+
+
 def merged_scores(a: pd.DataFrame, b: pd.DataFrame, id_column: str) -> pd.DataFrame:
     """Both engines' scores on the same rows; rows one engine did not score are an error."""
     merged = a.merge(b, on=id_column, how="outer", suffixes=("_a", "_b"), validate="one_to_one", indicator=True)

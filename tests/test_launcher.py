@@ -10,14 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.cli import make_engine
+from harness.cli import main, make_engine
 from harness.config import load_config
 from harness.engines.base import HomoLRJob, JobResult, Roles, Table, UploadRequest
 from harness.engines.launcher import LauncherEngine, build_plan, launch_command, launch_parties, run_launch
 from harness.engines.wire import SETUP, WireCounter, fit_traffic, round_of
 from harness.errors import ConfigError, EngineError
-from harness.report import bytes_text
-from harness.validation import compare_fits
+from harness.report import bytes_text, validation_lines
+from harness.validation import coefficients_from_model, compare_fits, find_model
 
 MAIN = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
 SWEEP = Roles(guest="9999", hosts=("9998",), arbiter="10000")
@@ -211,3 +211,51 @@ def test_engine_is_selectable(tmp_path: Path) -> None:
     assert isinstance(engine, LauncherEngine) and engine.describe()["name"] == "fate-2.2-launcher"
     with pytest.raises(ConfigError, match="launcher"):
         load_config(engine="nonsense")
+
+
+class FakeFlowClient:
+    def model_coefficients(self, job_id: str, role: str, party_id: str) -> dict:
+        assert (job_id, role, party_id) == ("flow-job-1", "guest", "9999")
+        return {"weight": [0.5, -0.2], "bias": [0.1]}
+
+
+class FakeFlow:
+    """Stands in for the embedded FATE-Flow: returns a fixed fit for the job it is given."""
+
+    name = "fate-2.2-standalone"
+
+    def __init__(self) -> None:
+        self.client = FakeFlowClient()
+        self.ran: list[str] = []
+
+    def run_many(self, jobs: list) -> list[JobResult]:
+        self.ran += [what for what, _ in jobs]
+        result = fit([0.0, 0.0], [0.1, 0.9, 0.3, 0.7])
+        result.job_id = "flow-job-1"
+        return [result]
+
+
+def test_validate_runs_the_first_job_on_fate_flow_and_compares(tmp_path: Path) -> None:
+    flow = FakeFlow()
+    engine = LauncherEngine(tmp_path, reference=flow)  # type: ignore[arg-type]
+    ours = fit([0.5, -0.2 + 2e-7], [0.1, 0.9, 0.3, 0.7])
+    block = engine.validate(("federated HomoLR", job(MAIN)), ours)
+    assert flow.ran == ["federated HomoLR (validation)"]
+    assert block["engines"] == ["fate-2.2-standalone", "fate-2.2-launcher"]
+    assert block["max_abs_coef_diff"] == pytest.approx(2e-7) and block["within_bounds"]
+    assert block["job_ids"] == {"fate-2.2-standalone": "flow-job-1", "fate-2.2-launcher": "j"}
+    line = validation_lines(block)[0]
+    assert line.startswith("Validation (fate-2.2-standalone vs fate-2.2-launcher, federated HomoLR): within")
+    assert "max_abs_coef_diff 2e-07 (bound 1e-06)" in line
+
+
+def test_find_model_digs_out_fate_flows_nesting() -> None:
+    model = {"feature_num": 2, "label_num": 1, "state_dict": {"models.0.weight": [[1.0, 2.0]], "models.0.bias": [3.0]}}
+    reply = [{"output_model": {"data": {"param": {"model": model}, "meta": {}}}}]
+    assert coefficients_from_model(find_model(reply)) == {"weight": [1.0, 2.0], "bias": [3.0]}
+    assert find_model({"data": []}) == {}
+
+
+def test_validate_needs_the_launcher_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "--validate"]) == 2
+    assert "--engine launcher" in capsys.readouterr().err

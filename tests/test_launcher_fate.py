@@ -17,15 +17,14 @@ import pytest
 
 from harness import prepare
 from harness.config import load_config
-from harness.engines.base import HomoLRJob, JobResult, Roles, UploadRequest
-from harness.engines.fate22 import FlowRestClient
+from harness.engines.base import HomoLRJob, Roles, UploadRequest
 from harness.engines.launcher import LauncherEngine
 from harness.engines.standalone import StandaloneEngine
 from harness.experiment import balance, upload_request
 from harness.logreg import HomoLRSettings
 from harness.partition import partitioner_from_config
 from harness.split import Scaler, fit_scaler, stratified_split, synthetic_id_offsets
-from harness.validation import BOUNDS, coefficients_from_model, compare_fits
+from harness.validation import BOUNDS, compare_fits
 
 pytestmark = pytest.mark.fate
 
@@ -90,31 +89,6 @@ def homo_lr_jobs(specs: dict[str, tuple[list[UploadRequest], Roles, dict]], engi
     return jobs
 
 
-def flow_model(client: FlowRestClient, result: JobResult, guest: str) -> dict[str, list[float]]:
-    """The guest's output model of a FATE-Flow job, read with the launcher's reader."""
-    response = client._client.output.query_model(
-        job_id=result.job_id, role="guest", party_id=guest, task_name="homo_lr_0"
-    )
-    return coefficients_from_model(find_model(response))
-
-
-def find_model(node: object) -> dict:
-    """FATE-Flow nests the component's model dict ({"param": {"model": ...}, "meta": ...}) in its reply."""
-    if isinstance(node, dict):
-        if "state_dict" in node and "feature_num" in node:
-            return node
-        for value in node.values():
-            found = find_model(value)
-            if found:
-                return found
-    if isinstance(node, list):
-        for value in node:
-            found = find_model(value)
-            if found:
-                return found
-    return {}
-
-
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     directory = tmp_path_factory.mktemp("launcher_validation")
@@ -125,7 +99,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     flow.start()
     flow_results = flow.run_many(homo_lr_jobs(specs, flow))
     for result, (requests, roles, _) in zip(flow_results, specs.values(), strict=True):
-        result.coefficients = flow_model(flow.client, result, roles.guest)
+        result.coefficients = flow.client.model_coefficients(result.job_id, "guest", roles.guest)
     launcher = LauncherEngine(directory / "launcher")
     launcher.start()
     launcher_results = launcher.run_many(homo_lr_jobs(specs, launcher))

@@ -35,6 +35,7 @@ import pandas as pd
 
 from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
 from harness.engines.launcher_party import OUTCOME
+from harness.engines.standalone import StandaloneEngine
 from harness.engines.wire import fit_traffic
 from harness.errors import EngineError
 
@@ -211,15 +212,22 @@ class LauncherEngine:
 
     name = "fate-2.2-launcher"
 
-    def __init__(self, work_dir: Path, *, timeout: float = LAUNCH_TIMEOUT) -> None:
+    def __init__(
+        self, work_dir: Path, *, timeout: float = LAUNCH_TIMEOUT, reference: StandaloneEngine | None = None
+    ) -> None:
         self.work_dir = Path(work_dir)
         self.timeout = timeout
+        # With a reference, the first job also runs as a FATE-Flow job and the two fits are compared.
+        self.reference = reference
+        self.validation: dict[str, Any] | None = None
         self._paths: dict[tuple[str, str], Path] = {}
         self.last_launch: dict[str, Any] = {}
 
     def start(self) -> None:
         if importlib.util.find_spec("fate") is None:
             raise EngineError("FATE 2.2 is not installed in this Python", hint="run make setup")
+        if self.reference is not None:
+            self.reference.start()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -236,6 +244,9 @@ class LauncherEngine:
             if not request.path.is_file():
                 raise EngineError(f"table file {request.path} for party {request.party_id} does not exist")
             self._paths[(request.party_id, request.name)] = request.path.resolve()
+        if self.reference is not None:
+            # The reference FATE-Flow job reads the same tables, under the same names.
+            return self.reference.upload_many(requests)
         return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]
 
     def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
@@ -268,7 +279,25 @@ class LauncherEngine:
             "fit_s_sum": round(sum(r.wall_s for r in results), 2),
         }
         self._say(f"launch done in {wall_s:.1f} s ({self.last_launch['fit_s_sum']:.1f} s of it in fits)")
+        if self.reference is not None:
+            self.validation = self.validate(jobs[0], results[0])
         return results
+
+    def validate(self, job: tuple[str, HomoLRJob], ours: JobResult) -> dict[str, Any]:
+        """The same fit as a FATE-Flow job on the reference engine; how far apart the two ended."""
+        from harness.validation import compare_fits
+
+        assert self.reference is not None
+        what, homo_lr = job
+        self._say(f"validating: '{what}' again as a FATE-Flow job on {self.reference.name}")
+        [theirs] = self.reference.run_many([(f"{what} (validation)", homo_lr)])
+        theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", homo_lr.roles.guest)
+        block = compare_fits(theirs, ours, engines=(self.reference.name, self.name), id_column=homo_lr.id_column)
+        return block | {
+            "job": what,
+            "job_ids": {self.reference.name: theirs.job_id, self.name: ours.job_id},
+            "wall_s": {self.reference.name: round(theirs.wall_s, 2), self.name: round(ours.wall_s, 2)},
+        }
 
     def _progress(self, out_dir: Path, fits: int) -> Callable[[], None]:
         seen = [0]
