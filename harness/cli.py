@@ -76,9 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--no-sweep", action="store_true", help="skip the two-party distribution sweep (5 FATE jobs)")
     exp.add_argument(
         "--engine",
-        choices=["standalone", "cluster"],
+        choices=["standalone", "cluster", "launcher"],
         help="where FATE runs (default standalone): 'cluster' drives the inventory's parties, FATE 2.2 or, when "
-        "the inventory says fate_deployment: kubefate, FATE 1.8 on KubeFATE docker-compose",
+        "the inventory says fate_deployment: kubefate, FATE 1.8 on KubeFATE docker-compose; 'launcher' runs every "
+        "federated fit in one launch of FATE 2.2's own multi-process launcher (no FATE-Flow, seconds per fit)",
     )
     exp.add_argument(
         "--inventory",
@@ -89,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--paillier",
         action="store_true",
         help="FATE 1.8 (kubefate inventories) only: hosts encrypt model updates with Paillier (needs optimizer sgd)",
+    )
+    exp.add_argument(
+        "--validate",
+        action="store_true",
+        help="with --engine launcher: run the federated fit also as a job on the embedded FATE-Flow and record how "
+        "far apart the two fits end (results.json 'validation')",
     )
     exp.add_argument("--reports", type=Path, help="reports directory (default reports/)")
     exp.add_argument("--port", type=int, help="embedded FATE-Flow port (default 9380, or $FATELAB_FLOW_PORT)")
@@ -149,7 +156,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_engine(config, progress: Progress):  # noqa: ANN001, ANN201 - returns an Engine
+def make_engine(config, progress: Progress, validate: bool = False):  # noqa: ANN001, ANN201 - returns an Engine
     if config.engine == "cluster":
         from harness.errors import ConfigError
         from harness.inventory import load_inventory
@@ -175,7 +182,12 @@ def make_engine(config, progress: Progress):  # noqa: ANN001, ANN201 - returns a
         return ClusterEngine.from_inventory(config.inventory, work_dir=config.work_dir, progress=progress)
     from harness.engines.standalone import StandaloneEngine
 
-    return StandaloneEngine(FLOW_HOME, port=config.flow_port, progress=progress)
+    standalone = StandaloneEngine(FLOW_HOME, port=config.flow_port, progress=progress)
+    if config.engine == "launcher":
+        from harness.engines.launcher import LauncherEngine
+
+        return LauncherEngine(config.work_dir / "launcher", reference=standalone if validate else None)
+    return standalone
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -199,8 +211,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from harness.experiment import new_run_id
     from harness.run_guard import guarded_run
 
+    if args.validate and config.engine != "launcher":
+        from harness.errors import ConfigError
+
+        raise ConfigError("--validate compares the launcher engine with FATE-Flow", hint="add --engine launcher")
     config = dataclasses.replace(config, run_id=config.run_id or new_run_id())
-    engine = make_engine(config, progress=Progress.for_stream(quiet=args.quiet))
+    engine = make_engine(config, progress=Progress.for_stream(quiet=args.quiet), validate=args.validate)
     with guarded_run(RUNS_DIR, config.run_id, engine, keep_orphans=args.keep_orphans) as guard:
         run_dir, _ = run_study(config, engine, after_start=guard.after_start)
     print(json.dumps({"report": str(run_dir / "report.md")}))

@@ -20,6 +20,9 @@ from harness.errors import ConfigError
 from harness.logreg import HomoLRSettings
 
 DEFAULT_SWEEP: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.2, 0.8), (0.3, 0.7), (0.4, 0.6), (0.5, 0.5))
+# standalone: the embedded FATE-Flow; cluster: the inventory's parties; launcher: FATE's own
+# multi-process launcher without FATE-Flow (harness/engines/launcher.py).
+ENGINES = ("standalone", "cluster", "launcher")
 # The study's regularisation (FATE 1.8 HomoLR: penalty L2, alpha 1.0, RMSProp, full batch).
 STUDY_MODEL = HomoLRSettings(epochs=20, learning_rate=0.02, alpha=1.0, optimizer="rmsprop", penalty="l2")
 
@@ -76,8 +79,8 @@ class StudyConfig:
             raise ConfigError(f"test_size must be between 0 and 1, got {self.test_size}")
         if self.balance not in ("smote", "none"):
             raise ConfigError(f"balance must be 'smote' or 'none', got {self.balance!r}")
-        if self.engine not in ("standalone", "cluster"):
-            raise ConfigError(f"engine must be 'standalone' or 'cluster', got {self.engine!r}")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if self.engine == "cluster" and self.inventory is None:
             raise ConfigError(
                 "the cluster engine needs an inventory", hint="pass --inventory ansible/inventory/lab.yml"

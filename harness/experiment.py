@@ -146,6 +146,11 @@ def fate_job(roles: Roles, train: Mapping[str, Table], test: Mapping[str, Table]
     return HomoLRJob(roles=roles, train=dict(train), test=dict(test), params=params, label=LABEL, id_column=ID)
 
 
+def traffic_entry(result: JobResult) -> dict[str, Any]:
+    """Bytes on the wire of one fit, from engines that count them (the launcher)."""
+    return {"bytes": result.traffic} if result.traffic else {}
+
+
 def versions() -> dict[str, str]:
     names = ["fatelab", "pandas", "numpy", "scikit-learn", "imbalanced-learn", "torch", "pyfate", "fate_flow"]
     out = {"python": platform.python_version()}
@@ -290,7 +295,7 @@ def run_study(
         "wall_s": round(fed.wall_s, 2),
         "fate_metrics": fed.fate_metrics,
         "task_seconds": fed.task_seconds,
-    }
+    } | traffic_entry(fed)
 
     # Baselines: same model family and settings, trained in this process.
     central_rows = pd.concat([pooled.transform(parts[p]) for p in parties])
@@ -334,6 +339,7 @@ def run_study(
                 "job_ids": [result.job_id],
                 "wall_s": round(result.wall_s, 2),
             }
+            | traffic_entry(result)
         )
 
     roles_of = {p: [] for p in config.roles.all_parties()}
@@ -394,6 +400,10 @@ def run_study(
         },
     }
     results_doc["gap_note"] = gap_note(arms)
+    validation = getattr(engine, "validation", None)
+    if isinstance(validation, dict):
+        # The launcher with --validate: the federated fit again through FATE-Flow, compared.
+        results_doc["validation"] = validation
     placement = getattr(engine, "placement", None)
     if callable(placement):
         # Cluster engines report where each party's files went: host, remote path, sha256, rows.

@@ -421,9 +421,23 @@ def _sweep_section(results: Mapping[str, Any]) -> list[str]:
                   align="l" + "r" * len(METRIC_COLUMNS) + "l")
     cen = _arm(results, CENTRALIZED)
     out.append("")
+    counted = [e for e in sweep if isinstance(e.get("bytes"), Mapping)]
+    if counted:
+        out += ["Bytes on the wire per split: " + "; ".join(
+            f"{split_label(e.get('ratio') or [])}: {bytes_text(e['bytes'], per_party=False)}" for e in counted)
+            + " (per party in results.json).", ""]
     if is_ok(cen):
         out += [f"Centralised AUC for reference: {fmt3(cen.get('auc'))}.", ""]
     return out
+
+
+def bytes_text(traffic: Mapping[str, Any], per_party: bool = True) -> str:
+    """One fit's traffic: the total, then what each party sent (harness/engines/wire.py counts it)."""
+    parties = (traffic.get("parties") or {}) if per_party else {}
+    each = ", ".join(f"{p} {_int(t.get('bytes'))} B in {_int(t.get('messages'))} messages"
+                     for p, t in parties.items() if isinstance(t, Mapping))
+    text = f"{_int(traffic.get('bytes'))} B in {_int(traffic.get('messages'))} messages"
+    return f"{text} ({each})" if each else text
 
 
 def _per_class_section(results: Mapping[str, Any]) -> list[str]:
@@ -484,8 +498,10 @@ def _what_ran_section(results: Mapping[str, Any]) -> list[str]:
             if is_ok(ours) and _is_number(fm.get("auc")) and _is_number(ours.get("auc")):
                 out.append(f"- AUC recomputed from the predictions: {fmt3(ours['auc'])} "
                            f"(difference to FATE {_signed(ours['auc'] - fm['auc'])})")
+        if isinstance(d.get("bytes"), Mapping):
+            out.append(f"- Bytes on the wire: {bytes_text(d['bytes'])}")
         for k, v in d.items():
-            if k not in ("ran", "job_ids", "wall_s", "fate_metrics"):
+            if k not in ("ran", "job_ids", "wall_s", "fate_metrics", "bytes"):
                 out.append(f"- {k}: {_plain(v)}")
         out.append("")
     return out
@@ -580,6 +596,19 @@ def _model_section(results: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def validation_lines(block: Any) -> list[str]:
+    """The launcher's fit against the same fit as a FATE-Flow job (harness/validation.py)."""
+    if not isinstance(block, Mapping):
+        return []
+    verdict = "within" if block.get("within_bounds") else "**outside**"
+    engines = " vs ".join(str(e) for e in block.get("engines") or [])
+    bounds = block.get("bounds") or {}
+    cells = [f"{k} {block.get(k, float('nan')):.2g} (bound {bounds.get(k, float('nan')):g})"
+             for k in ("max_abs_coef_diff", "max_abs_score_diff", "auc_diff") if _is_number(block.get(k))]
+    return [f"Validation ({engines}, {_plain(block.get('job', 'federated fit'))}): {verdict} the bounds; "
+            + "; ".join(cells) + ".", ""]
+
+
 def _run_section(results: Mapping[str, Any]) -> list[str]:
     out = ["## Run", ""]
     out.append(f"- Run id: `{results.get('run_id', _DASH)}`, created {results.get('created', _DASH)}")
@@ -606,6 +635,7 @@ def _run_section(results: Mapping[str, Any]) -> list[str]:
     versions = results.get("versions") or {}
     if versions:
         out += ["Versions:", ""] + _kv_table(versions, "Package", "Version") + [""]
+    out += validation_lines(results.get("validation"))
     placement = results.get("placement")
     if placement:
         out += ["Placement (cluster mode):", ""]

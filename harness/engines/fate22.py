@@ -227,6 +227,16 @@ class FlowRestClient:
             raise EngineError(f"{task_name} of job {job_id} produced no output data.")
         return pd.concat(frames, ignore_index=True)
 
+    def model_coefficients(self, job_id: str, role: str, party_id: str, task_name: str = "homo_lr_0") -> dict:
+        """A HomoLR task's output model as {"weight", "bias"} (what the launcher engine returns)."""
+        from harness.validation import coefficients_from_model, find_model
+
+        response = self._client.output.query_model(job_id=job_id, role=role, party_id=party_id, task_name=task_name)
+        model = find_model(self._ok(response, f"read the model of {task_name}").get("data"))
+        if not model:
+            raise EngineError(f"{task_name} of job {job_id} returned no HomoLR model for {role} {party_id}")
+        return coefficients_from_model(model)
+
     def metrics(self, job_id: str, role: str, party_id: str, task_name: str) -> Any:
         response = self._client.output.query_metric(job_id=job_id, role=role, party_id=party_id, task_name=task_name)
         return self._ok(response, f"read metrics of {task_name}").get("data")

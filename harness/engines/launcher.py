@@ -1,0 +1,320 @@
+"""FATE 2.2 without FATE-Flow: every federated fit of a run in one launch of FATE's multi-process launcher.
+
+``fatelab experiment --engine launcher``. The party processes (one per role and party of any fit)
+start once per run and import torch and FATE once; every fit then runs inside them with FATE's own
+``HomoLRClient``/``HomoLRServer`` and FATE's standalone federation between the processes
+(:mod:`harness.engines.launcher_party`). Same FATE code as a FATE-Flow job, without the scheduler:
+a FATE-Flow job spends about a minute scheduling a fit that trains in seconds.
+
+What this engine promises, like the others: ``upload_many`` then ``run_many`` return the guest's
+test scores per job. "Upload" only records each party's CSV (the launcher reads it in that party's
+own process); the tables never leave this machine. The launch runs under a timeout (a party
+process that dies silently would hang FATE's own wait), its output goes to ``launch.log`` and is
+shown only when the launch fails, and its LMDB state lives under ``.fatelab/`` (FATE's default is
+inside the virtualenv).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
+from harness.engines.launcher_party import OUTCOME
+from harness.engines.standalone import StandaloneEngine
+from harness.engines.wire import fit_traffic
+from harness.errors import EngineError
+
+NAMESPACE = "launcher"
+LAUNCH_TIMEOUT = 3600.0
+LOG_TAIL = 60
+POLL_SECONDS = 1.0
+
+
+def launch_parties(jobs: Sequence[HomoLRJob]) -> list[tuple[str, str]]:
+    """Every (role, party) any job needs, once: guests, then hosts, then arbiters."""
+    found: dict[tuple[str, str], None] = {}
+    for role in ("guest", "host", "arbiter"):
+        for job in jobs:
+            for party in fit_parties(job):
+                if party[0] == role:
+                    found[party] = None
+    return list(found)
+
+
+def fit_parties(job: HomoLRJob) -> list[tuple[str, str]]:
+    roles = job.roles
+    return [("guest", roles.guest), *(("host", h) for h in roles.hosts), ("arbiter", roles.arbiter)]
+
+
+def build_plan(
+    jobs: Sequence[tuple[str, HomoLRJob]], paths: Mapping[tuple[str, str], Path], *, session: str, out_dir: Path
+) -> dict[str, Any]:
+    """What every party process reads: the fits in order, each party's CSVs, FATE's HomoLR parameters."""
+
+    def path_of(table: Table) -> str:
+        key = (table.party_id, table.name)
+        if key not in paths:
+            raise EngineError(
+                f"table {table.name} of party {table.party_id} was not registered with the launcher engine",
+                hint="call upload_many with every table before run_many",
+            )
+        return str(paths[key])
+
+    fits = []
+    for index, (what, job) in enumerate(jobs):
+        fits.append(
+            {
+                "index": index,
+                "what": what,
+                "parties": [list(p) for p in fit_parties(job)],
+                "train": {p: path_of(t) for p, t in job.train.items()},
+                "test": {p: path_of(t) for p, t in job.test.items()},
+                "params": dict(job.params),
+                "label": job.label,
+                "id_column": job.id_column,
+            }
+        )
+    return {"session": session, "out_dir": str(out_dir), "fits": fits}
+
+
+def launch_command(
+    plan_path: Path, parties: Sequence[tuple[str, str]], data_dir: Path, session: str, timeout: float = LAUNCH_TIMEOUT
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "harness.engines.launcher_party",
+        "--plan",
+        str(plan_path),
+        "--parties",
+        *(f"{role}:{party}" for role, party in parties),
+        "--data_dir",
+        str(data_dir),
+        # Without it FATE's children die parsing their arguments (and the parent would wait forever).
+        "--log_level",
+        "WARNING",
+        "--federation_session_id",
+        session,
+        # The parent gives up on its own too: it outlives us if we are killed with SIGKILL.
+        "--timeout",
+        str(timeout),
+    ]
+
+
+def fits_done(out_dir: Path, fits: int) -> int:
+    return sum(1 for i in range(fits) if (out_dir / f"fit{i}" / "model.json").exists())
+
+
+def log_tail(log_path: Path, lines: int = LOG_TAIL) -> str:
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return "(no launch log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def outcome(log_path: Path) -> str:
+    """The launcher parent's one-line verdict (which party failed and how), if it got to say it."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no launch log"
+    said = [line[len(OUTCOME) :] for line in lines if line.startswith(OUTCOME)]
+    return said[-1] if said else "the launcher said nothing (see the log below)"
+
+
+def run_launch(
+    command: Sequence[str],
+    *,
+    log_path: Path,
+    timeout: float,
+    on_poll: Callable[[], None] = lambda: None,
+    env: Mapping[str, str] | None = None,
+) -> float:
+    """Run one launch to its end within ``timeout``; its whole process group dies with it on any failure.
+
+    Returns the launch's wall seconds. A failed or timed-out launch raises EngineError with the tail
+    of its log (FATE's traceback of the failing party is in it).
+    """
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            list(command), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+        )
+        try:
+            while process.poll() is None:
+                if time.monotonic() - started > timeout:
+                    raise EngineError(
+                        f"the FATE launch did not finish within {timeout:.0f} s and was killed.\n{log_tail(log_path)}",
+                        hint=f"full log: {log_path}",
+                    )
+                on_poll()
+                time.sleep(POLL_SECONDS)
+        finally:
+            kill_group(process)
+    if process.returncode != 0:
+        raise EngineError(
+            f"the FATE launch failed (exit code {process.returncode}): {outcome(log_path)}\n{log_tail(log_path)}",
+            hint=f"full log: {log_path}",
+        )
+    return time.monotonic() - started
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """The launcher's parent, its party processes and their pool workers share one process group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def read_fit(out_dir: Path, index: int, job: HomoLRJob, session: str) -> JobResult:
+    """One fit's guest scores, model, loss history and every party's traffic, as a JobResult."""
+    fit_dir = out_dir / f"fit{index}"
+    try:
+        scores = pd.read_csv(fit_dir / "scores.csv")
+        model = json.loads((fit_dir / "model.json").read_text())
+        wires = [json.loads((fit_dir / f"wire_{r}_{p}.json").read_text()) for r, p in fit_parties(job)]
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"the FATE launch reported success but fit {index} left no complete output: {exc}") from exc
+    state = model["model"]["state_dict"]
+    guest_wire = next(w for w in wires if w["party"] == f"guest:{job.roles.guest}")
+    return JobResult(
+        job_id=f"{session}/fit{index}",
+        scores=scores.astype({job.id_column: "int64", "label": "int64", "score": "float64"}),
+        fate_metrics={},
+        wall_s=float(guest_wire["wall_s"]),
+        loss_history=[float(x) for x in model.get("loss_history", [])],
+        coefficients={
+            "weight": [float(x) for x in state["models.0.weight"][0]],
+            "bias": [float(x) for x in state.get("models.0.bias", [])],
+        },
+        traffic=fit_traffic([{k: v for k, v in w.items() if k != "wall_s"} for w in wires]),
+    )
+
+
+class LauncherEngine:
+    """FATE 2.2's own multi-process launcher on this machine: one launch per ``run_many``."""
+
+    name = "fate-2.2-launcher"
+
+    def __init__(
+        self, work_dir: Path, *, timeout: float = LAUNCH_TIMEOUT, reference: StandaloneEngine | None = None
+    ) -> None:
+        self.work_dir = Path(work_dir)
+        self.timeout = timeout
+        # With a reference, the first job also runs as a FATE-Flow job and the two fits are compared.
+        self.reference = reference
+        self.validation: dict[str, Any] | None = None
+        self._paths: dict[tuple[str, str], Path] = {}
+        self.last_launch: dict[str, Any] = {}
+
+    def start(self) -> None:
+        if importlib.util.find_spec("fate") is None:
+            raise EngineError("FATE 2.2 is not installed in this Python", hint="run make setup")
+        if self.reference is not None:
+            self.reference.start()
+
+    def flow_clients(self) -> dict[str, Any]:
+        """The reference FATE-Flow's, when validating: the launch itself submits no FATE-Flow job
+        (its party processes die with the run: run_launch kills their process group)."""
+        return self.reference.flow_clients() if self.reference is not None else {}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "fate_version": importlib.metadata.version("pyfate"),
+            "endpoint": "none: FATE's multi-process launcher (fate.arch.launchers), one process per party, "
+            "standalone federation between them; no FATE-Flow",
+            "work_dir": str(self.work_dir),
+        } | ({"last_launch": self.last_launch} if self.last_launch else {})
+
+    def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
+        """Nothing to upload: each party's process reads its own CSV. Checks every file is there."""
+        for request in requests:
+            if not request.path.is_file():
+                raise EngineError(f"table file {request.path} for party {request.party_id} does not exist")
+            self._paths[(request.party_id, request.name)] = request.path.resolve()
+        if self.reference is not None:
+            # The reference FATE-Flow job reads the same tables, under the same names.
+            return self.reference.upload_many(requests)
+        return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]
+
+    def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
+        if not jobs:
+            return []
+        session = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
+        launch_dir = self.work_dir / session
+        out_dir, data_dir = launch_dir / "out", launch_dir / "data"
+        out_dir.mkdir(parents=True)
+        plan = build_plan(jobs, self._paths, session=session, out_dir=out_dir.resolve())
+        plan_path = launch_dir / "plan.json"
+        plan_path.write_text(json.dumps(plan, indent=1))
+        parties = launch_parties([job for _, job in jobs])
+        command = launch_command(plan_path.resolve(), parties, data_dir.resolve(), session, self.timeout)
+        log_path = launch_dir / "launch.log"
+        self._say(f"launching {len(parties)} party processes for {len(jobs)} fit(s) (log: {log_path})")
+        try:
+            wall_s = run_launch(
+                command, log_path=log_path, timeout=self.timeout, on_poll=self._progress(out_dir, len(jobs))
+            )
+        finally:
+            # FATE's LMDB tables of the launch: nothing in them is read afterwards.
+            shutil.rmtree(data_dir, ignore_errors=True)
+        results = [read_fit(out_dir, i, job, session) for i, (_, job) in enumerate(jobs)]
+        self.last_launch = {
+            "session": session,
+            "parties": [f"{r}:{p}" for r, p in parties],
+            "fits": len(jobs),
+            "launch_s": round(wall_s, 2),
+            "fit_s_sum": round(sum(r.wall_s for r in results), 2),
+        }
+        self._say(f"launch done in {wall_s:.1f} s ({self.last_launch['fit_s_sum']:.1f} s of it in fits)")
+        if self.reference is not None:
+            self.validation = self.validate(jobs[0], results[0])
+        return results
+
+    def validate(self, job: tuple[str, HomoLRJob], ours: JobResult) -> dict[str, Any]:
+        """The same fit as a FATE-Flow job on the reference engine; how far apart the two ended."""
+        from harness.validation import compare_fits
+
+        assert self.reference is not None
+        what, homo_lr = job
+        self._say(f"validating: '{what}' again as a FATE-Flow job on {self.reference.name}")
+        [theirs] = self.reference.run_many([(f"{what} (validation)", homo_lr)])
+        theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", homo_lr.roles.guest)
+        block = compare_fits(theirs, ours, engines=(self.reference.name, self.name), id_column=homo_lr.id_column)
+        return block | {
+            "job": what,
+            "job_ids": {self.reference.name: theirs.job_id, self.name: ours.job_id},
+            "wall_s": {self.reference.name: round(theirs.wall_s, 2), self.name: round(ours.wall_s, 2)},
+        }
+
+    def _progress(self, out_dir: Path, fits: int) -> Callable[[], None]:
+        seen = [0]
+
+        def poll() -> None:
+            done = fits_done(out_dir, fits)
+            if done != seen[0]:
+                seen[0] = done
+                self._say(f"fit {done}/{fits} done")
+
+        return poll
+
+    def _say(self, message: str) -> None:
+        # One line per state change, tty or not: a launch runs for minutes and must not look hung.
+        print(f"[fatelab] {message}", flush=True)
