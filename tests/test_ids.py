@@ -76,3 +76,14 @@ def test_inventory_uses_the_same_validator() -> None:
     hosts = {"a": {"ansible_host": "10.0.0.1", "party_id": "9999\n"}, "b": {"ansible_host": "10.0.0.2", "party_id": 1}}
     with pytest.raises(ConfigError, match="host a: party_id must be a positive integer"):
         cluster_from_mapping({"all": {"hosts": hosts}})
+
+
+def test_a_crafted_job_id_never_names_the_output_download_dir(tmp_path: Path) -> None:
+    # fate_client extracts the output tar into <dir>/output_data_<job_id>_...: "../.." would escape it.
+    # Nothing listens on the port, so only the check can answer before any request is made.
+    from harness.engines.fate22 import FlowRestClient
+    from tests.test_remote import free_port
+
+    client = FlowRestClient("127.0.0.1", free_port())
+    with pytest.raises(EngineError, match="not a decimal number"):
+        client.output_frame("../../../tmp/x", "guest", "9999", "homo_lr_0")

@@ -18,6 +18,7 @@ import yaml
 
 from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Table, UploadRequest
 from harness.errors import EngineError
+from harness.ids import job_id as valid_job_id
 
 TERMINAL_FAILURES = ("failed", "canceled", "timeout")
 # Small tables on a 2-core machine: one partition and one core per task avoid spawning process
@@ -205,7 +206,7 @@ class FlowRestClient:
         """Download a task's output data (a tar of CSVs) and concatenate it."""
         with tempfile.TemporaryDirectory() as tmp:
             response = self._client.output.download_data(
-                job_id=job_id, role=role, party_id=party_id, task_name=task_name, path=tmp
+                job_id=valid_job_id(job_id), role=role, party_id=party_id, task_name=task_name, path=tmp
             )
             self._ok(response, f"download the output of {task_name}")
             frames = [pd.read_csv(path) for path in sorted(Path(tmp).rglob("*.csv"))]
