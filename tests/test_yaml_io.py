@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,17 @@ def test_directory_or_non_mapping_config_is_one_error(tmp_path: Path) -> None:
     listed.write_text("- seed\n- 1\n")
     with pytest.raises(ConfigError, match="must be a mapping"):
         load_config(listed)
+
+
+def test_ansible_refuses_the_same_inventory(tmp_path: Path) -> None:
+    ansible_inventory = ROOT / ".venv-ansible" / "bin" / "ansible-inventory"
+    if not ansible_inventory.exists():
+        pytest.skip("no .venv-ansible (make setup-ansible)")
+    path = tmp_path / "inv.yml"
+    path.write_text(COPIED_HOST)
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible" / "ansible.cfg")}
+    out = subprocess.run(
+        [str(ansible_inventory), "-i", str(path), "--list"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert out.returncode != 0
+    assert "duplicate dict key (party9998)" in " ".join((out.stdout + out.stderr).split())
