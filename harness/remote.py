@@ -370,13 +370,17 @@ def remote_digests(
 
 def _create_dir_script(directory: str, group: str) -> str:
     # mkdir without -p on the last component fails if something appeared there meanwhile, so the
-    # chgrp can only reach the directory this very command created.
+    # chgrp can only reach the directory this very command created. An existing one is used as it is,
+    # if it belongs to the SSH user or root.
     d, parent, g = shlex.quote(directory), shlex.quote(str(PurePosixPath(directory).parent)), shlex.quote(group)
     return (
         f"if [ ! -e {d} ] && [ ! -L {d} ]; then "
         f"mkdir -p -- {parent} && mkdir -m 0750 -- {d} && {{ ! getent group {g} >/dev/null || chgrp {g} -- {d}; }} "
         f"|| exit 1; "
-        f"elif [ ! -d {d} ]; then echo {d}: exists and is not a directory >&2; exit 1; fi"
+        f"elif [ ! -d {d} ]; then echo {d}: exists and is not a directory >&2; exit 1; "
+        # Someone else's directory (pre-created in /tmp, say) could swap the files FATE reads.
+        f'elif [ ! -O {d} ] && [ "$(stat -c %u -- {d})" != 0 ]; then '
+        f"echo {d}: exists and belongs to another user >&2; exit 1; fi"
     )
 
 

@@ -16,9 +16,10 @@ from harness.errors import ConfigError
 SYSTEM_TREES = (
     "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin", "/sys", "/usr",
 )  # fmt: skip
-# Their direct children are shared or system places (/var/lib, /home/alice, /tmp/x, a mount point): a data
-# directory may live below one of those, never be one. /srv/x, /opt/x, /data/x are dedicated enough.
-SHARED_PARENTS = ("/home", "/var", "/tmp", "/mnt", "/media")
+# Their direct children are shared or system places (/var/lib, /home/alice, a mount point): a data
+# directory may live below one of those, never be one. /srv/x, /opt/x, /data/x, /tmp/x are dedicated
+# enough (one that someone else created first is refused on the host: see harness/remote.py).
+SHARED_PARENTS = ("/home", "/var", "/mnt", "/media")
 _HINT = "use a dedicated directory such as /var/lib/fatelab/data (the default)"
 
 

@@ -28,7 +28,7 @@ sshd = test_remote.sshd  # the module-scoped loopback sshd fixture, registered i
     [
         "/", "/etc", "/etc/fatelab", "/usr/local/fatelab", "/bin", "/var", "/var/lib", "/home", "/home/alice",
         "/tmp", "/root", "/data", "/proc/self", "/run/fatelab", "/var/lib/../../etc", "/var/lib/fatelab/./data",
-        "relative/dir", "", "/var/lib/fatelab\n/etc", "/mnt/usb", "/var/log",
+        "relative/dir", "", "/var/lib/fatelab\n/etc", "/mnt/usb", "/var/log", "/var/tmp",
     ],
 )  # fmt: skip
 def test_unsafe_data_dirs_are_refused(path: str) -> None:
@@ -44,6 +44,7 @@ def test_unsafe_data_dirs_are_refused(path: str) -> None:
         ("/data/projects/fate/confs-9999/shared_dir/examples/fatelab", None),
         ("/home/fate/fatelab", None),
         ("/srv//fatelab", "/srv/fatelab"),
+        ("/tmp/fatelab-sftp-bench", None),
     ],
 )
 def test_dedicated_data_dirs_pass(path: str, normal: str | None) -> None:
@@ -102,6 +103,17 @@ def test_dir_the_harness_creates_gets_the_group_and_0750(sshd: Sshd, tmp_path: P
     placed_file = Path(placed.remote_path)
     assert grp.getgrgid(placed_file.stat().st_gid).gr_name == group
     assert stat.S_IMODE(placed_file.stat().st_mode) == 0o640
+
+
+def test_someone_elses_existing_dir_is_refused(sshd: Sshd, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a directory to another user")
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    os.chown(planted, 65534, 65534)  # nobody
+    with RemoteHost(sshd.target(), sshd.known_hosts) as host, pytest.raises(HostError, match="another user"):
+        place_file(host, LENDING, str(planted))
+    assert list(planted.iterdir()) == []
 
 
 def test_a_file_where_the_dir_should_be_is_an_error(sshd: Sshd, tmp_path: Path) -> None:
