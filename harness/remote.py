@@ -34,7 +34,7 @@ with warnings.catch_warnings():
 
 from harness.errors import ConfigError, HostError
 from harness.inventory import Cluster, Party
-from harness.remote_paths import check_remote_dir
+from harness.remote_paths import check_remote_dir, create_dir_script
 
 # One known_hosts file for Ansible and the harness; see known_hosts_path and docs/cluster-mode.md.
 KNOWN_HOSTS_VAR = "fatelab_known_hosts"
@@ -355,7 +355,7 @@ def remote_digests(
     """
     script = []
     if create_dir is not None:
-        script.append(_create_dir_script(check_remote_dir(create_dir), group))
+        script.append(create_dir_script(check_remote_dir(create_dir), group))
     # Hashing stdin keeps sha256sum from escaping unusual file names in its output.
     quoted = " ".join(shlex.quote(p) for p in paths)
     script.append(
@@ -366,22 +366,6 @@ def remote_digests(
     if len(found) != len(paths):
         raise HostError(f"{host.target.label}: could not read checksums of {list(paths)}: {out!r}")
     return [None if f == "-" else f for f in found]
-
-
-def _create_dir_script(directory: str, group: str) -> str:
-    # mkdir without -p on the last component fails if something appeared there meanwhile, so the
-    # chgrp can only reach the directory this very command created. An existing one is used as it is,
-    # if it belongs to the SSH user or root.
-    d, parent, g = shlex.quote(directory), shlex.quote(str(PurePosixPath(directory).parent)), shlex.quote(group)
-    return (
-        f"if [ ! -e {d} ] && [ ! -L {d} ]; then "
-        f"mkdir -p -- {parent} && mkdir -m 0750 -- {d} && {{ ! getent group {g} >/dev/null || chgrp {g} -- {d}; }} "
-        f"|| exit 1; "
-        f"elif [ ! -d {d} ]; then echo {d}: exists and is not a directory >&2; exit 1; "
-        # Someone else's directory (pre-created in /tmp, say) could swap the files FATE reads.
-        f'elif [ ! -O {d} ] && [ "$(stat -c %u -- {d})" != 0 ]; then '
-        f"echo {d}: exists and belongs to another user >&2; exit 1; fi"
-    )
 
 
 def place_file(

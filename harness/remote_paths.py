@@ -8,6 +8,7 @@ on the controller, before any host is contacted.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import PurePosixPath
 
 from harness.errors import ConfigError
@@ -50,3 +51,20 @@ def _is_system_dir(normal: str) -> bool:
     if any(normal == tree or normal.startswith(tree + "/") for tree in SYSTEM_TREES):
         return True
     return depth == 2 and str(PurePosixPath(normal).parent) in SHARED_PARENTS
+
+
+def create_dir_script(directory: str, group: str) -> str:
+    """Shell lines that create ``directory`` (0750, ``group``) or check the existing one; exit 1 otherwise."""
+    # mkdir without -p on the last component fails if something appeared there meanwhile, so the
+    # chgrp can only reach the directory this very command created. An existing one is used as it is,
+    # if it belongs to the SSH user or root.
+    d, parent, g = shlex.quote(directory), shlex.quote(str(PurePosixPath(directory).parent)), shlex.quote(group)
+    return (
+        f"if [ ! -e {d} ] && [ ! -L {d} ]; then "
+        f"mkdir -p -- {parent} && mkdir -m 0750 -- {d} && {{ ! getent group {g} >/dev/null || chgrp {g} -- {d}; }} "
+        f"|| exit 1; "
+        f"elif [ ! -d {d} ]; then echo {d}: exists and is not a directory >&2; exit 1; "
+        # Someone else's directory (pre-created in /tmp, say) could swap the files FATE reads.
+        f'elif [ ! -O {d} ] && [ "$(stat -c %u -- {d})" != 0 ]; then '
+        f"echo {d}: exists and belongs to another user >&2; exit 1; fi"
+    )
