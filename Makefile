@@ -98,7 +98,9 @@ test-lab: setup setup-ansible ## tests that need the lab (make cluster first; LA
 	$(PY) -m pytest -m lab -q $(PYTEST_ARGS) $(LAB_TESTS)
 
 # Without INVENTORY, `make cluster` builds the local lab first and deploys on it.
+# INVENTORY may be absolute or relative to this directory: recipes that cd into ansible/ get it absolute.
 LAB_INVENTORY := ansible/inventory/lab.yml
+INVENTORY_ABS = $(abspath $(INVENTORY))
 CLUSTER_INVENTORY = $(abspath $(or $(INVENTORY),$(LAB_INVENTORY)))
 PLAYBOOK = cd ansible && ../$(VENV_ANSIBLE)/bin/ansible-playbook -i $(CLUSTER_INVENTORY)
 
@@ -115,8 +117,8 @@ rebuild: ## destroy, then cluster
 
 plan: setup setup-ansible ## show the KubeFATE plan for INVENTORY without touching any host
 	@test -n "$(INVENTORY)" || { echo "usage: make plan INVENTORY=ansible/inventory/example-centos7.yml"; exit 2; }
-	$(PY) -m kubefate.render $(INVENTORY) build/plan/$(basename $(notdir $(INVENTORY)))-py $(if $(KUBEFATE_PACKAGE),--package $(KUBEFATE_PACKAGE))
-	cd ansible && ../$(VENV_ANSIBLE)/bin/ansible-playbook -i ../$(INVENTORY) plan.yml --check $(if $(KUBEFATE_PACKAGE),-e kubefate_package_path=$(abspath $(KUBEFATE_PACKAGE)))
+	$(PY) -m kubefate.render $(INVENTORY_ABS) build/plan/$(basename $(notdir $(INVENTORY)))-py $(if $(KUBEFATE_PACKAGE),--package $(abspath $(KUBEFATE_PACKAGE)))
+	cd ansible && ../$(VENV_ANSIBLE)/bin/ansible-playbook -i $(INVENTORY_ABS) plan.yml --check $(if $(KUBEFATE_PACKAGE),-e kubefate_package_path=$(abspath $(KUBEFATE_PACKAGE)))
 
 clean: ## stop the embedded engine and remove FATE state and reports (keeps .venv)
 	-$(FATELAB) engine stop

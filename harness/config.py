@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.engines.base import Roles
 from harness.errors import ConfigError
+from harness.ids import check_distinct_parties, party_id
 from harness.logreg import HomoLRSettings
+from harness.yaml_io import load_yaml_file
 
 DEFAULT_SWEEP: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.2, 0.8), (0.3, 0.7), (0.4, 0.6), (0.5, 0.5))
 # standalone: the embedded FATE-Flow; cluster: the inventory's parties; launcher: FATE's own
@@ -39,6 +39,9 @@ class SweepConfig:
     def __post_init__(self) -> None:
         if len(self.parties) != 2 or self.parties[0] == self.parties[1]:
             raise ConfigError(f"the sweep needs two distinct parties, got {list(self.parties)}")
+        for index, pid in enumerate(self.parties):
+            party_id(pid, f"config sweep.parties[{index}]")
+        party_id(self.arbiter, "config sweep.arbiter")
         for ratio in self.ratios:
             if len(ratio) != 2 or min(ratio) <= 0 or abs(sum(ratio) - 1.0) > 1e-6:
                 raise ConfigError(
@@ -70,11 +73,7 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         parties = [self.roles.guest, *self.roles.hosts]
-        if len(set(parties)) != len(parties):
-            raise ConfigError(
-                f"duplicate party IDs among guest and hosts: {parties}",
-                hint="each data party must have its own party ID",
-            )
+        _check_roles(self.roles)
         if not 0 < self.test_size < 1:
             raise ConfigError(f"test_size must be between 0 and 1, got {self.test_size}")
         if self.balance not in ("smote", "none"):
@@ -109,24 +108,42 @@ class StudyConfig:
         return out
 
 
-def _roles_from(raw: Mapping[str, Any]) -> Roles:
-    try:
-        hosts = raw["hosts"]
-        return Roles(guest=str(raw["guest"]), hosts=tuple(str(h) for h in hosts), arbiter=str(raw["arbiter"]))
-    except (KeyError, TypeError) as exc:
-        raise ConfigError(f"roles need guest, hosts and arbiter: {exc}") from exc
+_ROLES_HINT = "e.g. roles: {guest: 9999, hosts: [9998, 10000], arbiter: 10000}"
+
+
+def _check_roles(roles: Roles) -> None:
+    """Party ids checked as the inventory checks them: positive integers, data parties distinct, two or more."""
+    holders = [(party_id(roles.guest, "config roles.guest"), "guest")]
+    holders += [(party_id(h, f"config roles.hosts[{i}]"), f"hosts[{i}]") for i, h in enumerate(roles.hosts)]
+    party_id(roles.arbiter, "config roles.arbiter")
+    hint = f"each data party needs its own ID, {_ROLES_HINT}"
+    check_distinct_parties(holders, kind="data roles", scope="the study's roles (guest + hosts)", hint=hint)
+
+
+def _roles_from(raw: Any) -> Roles:
+    if not isinstance(raw, Mapping) or not {"guest", "hosts", "arbiter"} <= set(raw):
+        raise ConfigError(f"roles need guest, hosts and arbiter, got {raw!r}", hint=_ROLES_HINT)
+    hosts = raw["hosts"]
+    if not isinstance(hosts, list):
+        raise ConfigError(f"config roles.hosts must be a list of party ids, got {hosts!r}", hint=_ROLES_HINT)
+    # Normalised through the validator so 9999 and "9999" name the same party everywhere.
+    return Roles(
+        guest=str(party_id(raw["guest"], "config roles.guest")),
+        hosts=tuple(str(party_id(h, f"config roles.hosts[{i}]")) for i, h in enumerate(hosts)),
+        arbiter=str(party_id(raw["arbiter"], "config roles.arbiter")),
+    )
 
 
 def load_config(path: Path | None = None, **overrides: Any) -> StudyConfig:
     """Defaults, then the YAML file's keys, then non-None ``overrides`` (CLI flags)."""
     raw: dict[str, Any] = {}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text())
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file {path} does not exist") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        loaded = load_yaml_file(Path(path), "config file", missing_hint="see docs/configuration.md")
+        if loaded is not None and not isinstance(loaded, Mapping):
+            raise ConfigError(
+                f"config file {path} must be a mapping of settings, got {type(loaded).__name__}",
+                hint="see docs/configuration.md for the keys and an example",
+            )
         raw = dict(loaded or {})
     raw.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name for f in dataclasses.fields(StudyConfig)}

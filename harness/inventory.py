@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import ConfigError
+from harness.ids import check_distinct_parties, party_id
+from harness.yaml_io import load_yaml_file
 
 PARTY_ID_VAR = "party_id"
 DEPLOYMENT_VAR = "fate_deployment"
@@ -69,14 +69,7 @@ class Cluster:
 def load_inventory(path: str | Path) -> Cluster:
     """Read and validate a YAML inventory; raise ``ConfigError`` naming the offending host."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            f"inventory {path} does not exist", hint="pass INVENTORY=<path to a .yml inventory>"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"inventory {path} is not valid YAML: {exc}", hint="fix the YAML syntax") from exc
+    raw = load_yaml_file(path, "inventory", missing_hint="pass INVENTORY=<path to a .yml inventory>")
     name = path.name.removesuffix(".yml").removesuffix(".yaml")
     return cluster_from_mapping(raw, name=name)
 
@@ -126,15 +119,9 @@ def _walk(
 
 
 def _party(host: str, hv: Mapping[str, Any]) -> Party:
-    raw_id = hv[PARTY_ID_VAR]
-    if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or not str(raw_id).isdigit():
-        raise ConfigError(
-            f"host {host}: party_id must be a positive integer, got {raw_id!r}",
-            hint="use a numeric FATE party ID such as 9999",
-        )
     address = hv.get("ansible_host")
     return Party(
-        party_id=int(raw_id),
+        party_id=party_id(hv[PARTY_ID_VAR], f"host {host}"),
         host=host,
         address="" if address is None else str(address).strip(),
         ssh_user=hv.get("ansible_user"),
@@ -145,16 +132,14 @@ def _party(host: str, hv: Mapping[str, Any]) -> Party:
 
 def validate_cluster(cluster: Cluster) -> None:
     """Check the rules every deployment kind needs; raise ``ConfigError`` on the first violation."""
-    seen: dict[int, str] = {}
+    check_distinct_parties(
+        [(p.party_id, p.host) for p in cluster.parties],
+        kind="hosts",
+        scope=f"inventory {cluster.name!r}",
+        hint="give every host its own party_id; federated learning needs at least two (e.g. 9999 guest, "
+        "9998 and 10000 hosts)",
+    )
     for p in cluster.parties:
-        if p.party_id <= 0:
-            raise ConfigError(f"host {p.host}: party_id must be > 0, got {p.party_id}")
-        if p.party_id in seen:
-            raise ConfigError(
-                f"party {p.party_id} is used by two hosts: {seen[p.party_id]} and {p.host}",
-                hint="give every host its own party_id",
-            )
-        seen[p.party_id] = p.host
         if not p.address:
             raise ConfigError(
                 f"host {p.host} (party {p.party_id}) has no ansible_host address",
@@ -165,12 +150,6 @@ def validate_cluster(cluster: Cluster) -> None:
                 f"host {p.host} (party {p.party_id}): ansible_host {p.address!r} is not an IP or host name",
                 hint="use an IP literal such as 192.0.2.10 or a DNS name",
             )
-    if len(cluster.parties) < 2:
-        raise ConfigError(
-            f"inventory {cluster.name!r} defines {len(cluster.parties)} part"
-            f"{'y' if len(cluster.parties) == 1 else 'ies'}; federated learning needs at least 2",
-            hint="add hosts with party_id (e.g. 9999 guest, 9998 and 10000 hosts)",
-        )
 
 
 def is_address(value: str) -> bool:

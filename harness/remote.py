@@ -34,8 +34,12 @@ with warnings.catch_warnings():
 
 from harness.errors import ConfigError, HostError
 from harness.inventory import Cluster, Party
+from harness.remote_paths import check_remote_dir, create_dir_script
 
+# One known_hosts file for Ansible and the harness; see known_hosts_path and docs/cluster-mode.md.
 KNOWN_HOSTS_VAR = "fatelab_known_hosts"
+RENAMED_KNOWN_HOSTS_VAR = "lab_known_hosts"
+DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 DATA_GROUP_VAR = "fatelab_remote_data_group"
 DEFAULT_DATA_GROUP = "fate"  # the group the fate_flow role runs FATE-Flow under
 CONNECT_TIMEOUT = 8.0
@@ -119,27 +123,23 @@ def _cluster_var(cluster: Cluster, name: str) -> Any:
 
 
 def known_hosts_path(cluster: Cluster, inventory_path: Path) -> Path:
-    """The known_hosts file the inventory trusts.
+    """The known_hosts file the inventory trusts: the same file Ansible verifies against.
 
-    Order: the ``fatelab_known_hosts`` var, ``lab_known_hosts`` (Ansible's var for the same file), the
-    ``UserKnownHostsFile=`` in ``ansible_ssh_common_args`` (what Ansible itself verifies against), the
-    lab's ``lab/.state/known_hosts`` next to the inventory's repository, then ``~/.ssh/known_hosts``.
+    Order (``ansible/group_vars/all.yml`` computes ``fate_known_hosts_file`` the same way, and a test
+    holds the two together): the inventory var ``fatelab_known_hosts``; the ``UserKnownHostsFile=`` in
+    ``ansible_ssh_common_args`` (the lab's inventory names ``lab/.state/known_hosts`` there); then
+    ``~/.ssh/known_hosts``. A relative path is relative to the inventory's directory.
     """
+    if _cluster_var(cluster, RENAMED_KNOWN_HOSTS_VAR):
+        raise ConfigError(
+            f"inventory {cluster.name!r} sets {RENAMED_KNOWN_HOSTS_VAR}, which is now {KNOWN_HOSTS_VAR}",
+            hint=f"rename the variable to {KNOWN_HOSTS_VAR} (Ansible and the harness both read that one)",
+        )
     base = inventory_path.resolve().parent
-    # lab_known_hosts is the var ansible/group_vars/all.yml reads: verify against what Ansible does.
-    explicit = _cluster_var(cluster, KNOWN_HOSTS_VAR) or _cluster_var(cluster, "lab_known_hosts")
-    if explicit:
-        path = _resolve(explicit, base)
-    else:
-        args = _cluster_var(cluster, "ansible_ssh_common_args") or ""
-        match = _USER_KNOWN_HOSTS_RE.search(str(args))
-        lab_file = (base / "../../lab/.state/known_hosts").resolve()
-        if match:
-            path = _resolve(match.group(1), base)
-        elif lab_file.is_file():
-            path = lab_file
-        else:
-            path = Path.home() / ".ssh" / "known_hosts"
+    args = _cluster_var(cluster, "ansible_ssh_common_args") or ""
+    match = _USER_KNOWN_HOSTS_RE.search(str(args))
+    given = _cluster_var(cluster, KNOWN_HOSTS_VAR) or (match.group(1) if match else None) or DEFAULT_KNOWN_HOSTS
+    path = _resolve(given, base)
     if not path.is_file():
         raise ConfigError(
             f"known_hosts file {path} for inventory {cluster.name!r} does not exist",
@@ -278,10 +278,12 @@ class RemoteHost:
             sftp.close()
 
     def upload(self, local: Path, remote: str, on_bytes: Callable[[int], None] | None = None) -> None:
-        """Stream ``local`` to ``remote`` over SFTP with pipelined large writes (mode 0600)."""
-        with self.sftp() as sftp, local.open("rb") as source, sftp.open(remote, "wb") as sink:
-            # Private while it is being written; the final mode is set before the rename.
-            sftp.chmod(remote, 0o600)
+        """Stream ``local`` to the new file ``remote`` over SFTP with pipelined large writes.
+
+        The file is created mode 0600 (never readable by others, not even for a moment) and must not
+        exist yet: the name is random, so an existing file there was planted.
+        """
+        with self.sftp() as sftp, local.open("rb") as source, _create_private(sftp, remote) as sink:
             sink.set_pipelined(True)
             sink.MAX_REQUEST_SIZE = SFTP_WRITE_SIZE
             for block in iter(lambda: source.read(READ_BLOCK), b""):
@@ -294,6 +296,22 @@ class RemoteHost:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _create_private(sftp: paramiko.SFTPClient, remote: str) -> paramiko.SFTPFile:
+    """Open a new remote file for writing with mode 0600 set by the OPEN request itself.
+
+    ``SFTPClient.open`` sends no attributes, so the server creates the file 0666 minus its umask and a
+    chmod afterwards leaves a window in which others can open it. The SFTP OPEN request carries the
+    permissions (OpenSSH's sftp-server passes them to open(2)); EXCL refuses a file or symlink put there.
+    """
+    attrs = paramiko.SFTPAttributes()
+    attrs.st_mode = 0o600
+    flags = paramiko.sftp.SFTP_FLAG_WRITE | paramiko.sftp.SFTP_FLAG_CREATE | paramiko.sftp.SFTP_FLAG_EXCL
+    kind, msg = sftp._request(paramiko.sftp.CMD_OPEN, sftp._adjust_cwd(remote), flags, attrs)
+    if kind != paramiko.sftp.CMD_HANDLE:
+        raise paramiko.SFTPError("Expected handle")
+    return paramiko.SFTPFile(sftp, msg.get_binary(), "wb")
 
 
 # ----------------------------------------------------------------------------------- local files
@@ -331,15 +349,13 @@ def remote_digests(
 ) -> list[str | None]:
     """SHA-256 of each remote path (None when absent), optionally creating ``create_dir`` first.
 
-    The data dir is created root-owned, mode 0750, group ``group`` when the host has it: only
-    FATE-Flow's group can read what is placed there.
+    A data dir the harness creates is mode 0750, group ``group`` when the host has it: only
+    FATE-Flow's group can read what is placed there. A directory that already exists keeps its owner,
+    group and mode: the harness changes only what it created itself.
     """
     script = []
     if create_dir is not None:
-        d, g = shlex.quote(create_dir), shlex.quote(group)
-        script.append(
-            f"mkdir -p -m 0750 -- {d} && {{ ! getent group {g} >/dev/null || chgrp {g} -- {d}; }} || exit 1"
-        )
+        script.append(create_dir_script(check_remote_dir(create_dir), group))
     # Hashing stdin keeps sha256sum from escaping unusual file names in its output.
     quoted = " ".join(shlex.quote(p) for p in paths)
     script.append(
@@ -368,6 +384,7 @@ def place_file(
     (and created the directory) with :func:`remote_digests`.
     """
     started = time.monotonic()
+    remote_dir = check_remote_dir(remote_dir)
     info = local if isinstance(local, LocalFile) else describe_local(local)
     final = str(PurePosixPath(remote_dir) / info.path.name)
     t = host.target
@@ -504,8 +521,12 @@ class RemoteCluster:
         """
         from tqdm import tqdm
 
+        # Checked before any host is contacted: a bad directory is a config error, nothing is placed.
+        dirs = {
+            pid: check_remote_dir(remote_dir if isinstance(remote_dir, str) else remote_dir[pid])
+            for pid, _ in items
+        }
         self.preflight()
-        dirs = {pid: remote_dir if isinstance(remote_dir, str) else remote_dir[pid] for pid, _ in items}
         described: dict[Path, LocalFile] = {}
         for _, path in items:
             if path not in described:

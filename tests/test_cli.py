@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,32 @@ def test_engine_status_on_an_unused_port() -> None:
     # Nothing of ours answers there: whatever the pid file says, the state is not "running".
     assert out.returncode == 1
     assert out.stdout.startswith("FATE-Flow ") and "running" not in out.stdout
+
+
+# Paths the help and README name that a fresh checkout does not hold, and why.
+NOT_IN_A_CHECKOUT = {
+    "ansible/inventory/lab.yml": "written by `make lab`",
+    "ansible/inventory/mysite.yml": "the user's copy of the example inventory",
+    "lab/.state/known_hosts": "written by `make lab`",
+    "lab/cache/": "the lab's base image cache, made by `make lab`",
+}
+_REPO_PATH = re.compile(
+    r"(?<![\w./~<-])((?:\.ci|ansible|data|docs|harness|kubefate|lab|requirements|tests)/[\w./<>*-]*)"
+)
+
+
+def _named_paths(text: str) -> set[str]:
+    found = {m.group(1).rstrip(".") for m in _REPO_PATH.finditer(text)}
+    return {p for p in found if "<" not in p and "*" not in p}
+
+
+def test_every_path_in_help_and_readme_exists() -> None:
+    texts = {"README.md": (ROOT / "README.md").read_text()}
+    for command in ((), ("prepare",), ("engine",), ("experiment",)):
+        out = fatelab(*command, "--help")
+        assert out.returncode == 0, out.stderr
+        texts[f"fatelab {' '.join(command)} --help"] = out.stdout
+    named = {(where, path) for where, text in texts.items() for path in _named_paths(text)}
+    assert any(path == "docs/configuration.md" for _, path in named), "the walk must see the --config help"
+    missing = sorted((where, p) for where, p in named if p not in NOT_IN_A_CHECKOUT and not (ROOT / p).exists())
+    assert missing == []

@@ -29,7 +29,8 @@ def test_yaml_file_then_overrides(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"roles": Roles("9999", ("9999", "10000"), "10000")}, "duplicate party IDs"),
+        ({"roles": Roles("9999", ("9999", "10000"), "10000")}, "party 9999 is used by two data roles"),
+        ({"roles": Roles("9999", ("x",), "10000")}, r"roles.hosts\[0\]: party_id must be a positive integer"),
         ({"test_size": 1.5}, "test_size"),
         ({"engine": "cluster"}, "needs an inventory"),
         ({"partition": {"kind": "size", "ratios": {"1": 0.5, "2": 0.5}}}, "partition ratios name parties"),

@@ -35,6 +35,10 @@ from harness.remote import (
 REPO = Path(__file__).resolve().parents[1]
 LENDING = REPO / "data" / "loan_2011q4_head5k.csv"
 SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if Path("/usr/sbin/sshd").exists() else None)
+# OpenSSH's own sftp-server, run (instead of internal-sftp) so its VERBOSE log of every SFTP request can be
+# read: it shows the mode a file was created with and any chmod after.
+SFTP_SERVERS = ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server")
+SFTP_SERVER = next((p for p in SFTP_SERVERS if Path(p).is_file()), None)
 
 
 def free_port() -> int:
@@ -55,6 +59,7 @@ class Sshd:
     known_hosts: Path
     host_key_b64: str
     root: Path
+    sftp_log: Path | None  # sftp-server's request log (None: internal-sftp, no log)
 
     def target(self, party_id: int = 9999, host: str = "local", port: int | None = None) -> SSHTarget:
         return SSHTarget(party_id, host, "127.0.0.1", getpass.getuser(), port or self.port, self.key)
@@ -75,12 +80,19 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     (root / "authorized_keys").write_text(f"ssh-ed25519 {client_pub}\n")
     (root / "authorized_keys").chmod(0o600)
     port = free_port()
+    sftp_log = root / "sftp.log" if SFTP_SERVER else None
+    subsystem = "internal-sftp"
+    if SFTP_SERVER and sftp_log:
+        wrapper = root / "sftp-server.sh"
+        wrapper.write_text(f"#!/bin/sh\nexec {SFTP_SERVER} -e -l VERBOSE 2>>{sftp_log}\n")
+        wrapper.chmod(0o755)
+        subsystem = str(wrapper)
     config = root / "sshd_config"
     config.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root / 'host_ed25519'}\n"
         f"AuthorizedKeysFile {root / 'authorized_keys'}\nPidFile {root / 'sshd.pid'}\n"
         f"StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        "PermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\nLogLevel ERROR\n"
+        f"PermitRootLogin prohibit-password\nSubsystem sftp {subsystem}\nLogLevel ERROR\n"
         # Bash sources ~/.bashrc for ssh commands only at shell level 1; a developer's rc file
         # (pyenv init: 0.7 s) would otherwise dominate every remote command's time.
         "SetEnv SHLVL=1\n"
@@ -102,7 +114,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
                 proc.kill()
                 pytest.fail("waited 120 s for the test sshd to accept connections on 127.0.0.1")
             time.sleep(0.05)
-    yield Sshd(port, root / "client_ed25519", known_hosts, host_key_b64, root)
+    yield Sshd(port, root / "client_ed25519", known_hosts, host_key_b64, root, sftp_log)
     proc.terminate()
     proc.wait(timeout=10)
 

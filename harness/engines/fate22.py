@@ -20,6 +20,7 @@ from harness.engines import run_ledger
 from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Table, UploadRequest
 from harness.engines.upload_records import UploadRecords
 from harness.errors import EngineError
+from harness.ids import job_id as valid_job_id
 from harness.progress import Progress
 
 TERMINAL_FAILURES = ("failed", "canceled", "timeout")
@@ -219,7 +220,7 @@ class FlowRestClient:
         """Download a task's output data (a tar of CSVs) and concatenate it."""
         with tempfile.TemporaryDirectory() as tmp:
             response = self._client.output.download_data(
-                job_id=job_id, role=role, party_id=party_id, task_name=task_name, path=tmp
+                job_id=valid_job_id(job_id), role=role, party_id=party_id, task_name=task_name, path=tmp
             )
             self._ok(response, f"download the output of {task_name}")
             frames = [pd.read_csv(path) for path in sorted(Path(tmp).rglob("*.csv"))]
