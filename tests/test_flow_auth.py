@@ -27,6 +27,13 @@ def test_a_signature_verifies_once_for_its_method_and_path() -> None:
     assert verifier.check(header, method="GET", path="/v2/job/query") == "replayed signature"
 
 
+def test_site_signatures_survive_fate_flows_retry() -> None:
+    # ofx's remote_on_http resends a failed call with the very same headers.
+    verifier = Verifier(KEY, "site", single_use=False)
+    header = sign(KEY, "site")
+    assert verifier.check(header) is None and verifier.check(header) is None
+
+
 @pytest.mark.parametrize(
     ("key", "scope", "method", "path", "why"),
     [

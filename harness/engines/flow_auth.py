@@ -12,7 +12,9 @@ and a timestamp only, and create an ``admin`` app whose token is the constant ``
   party's *site key* (FATE-Flow's signature hook is not told the method or path, so the key is what
   binds a signature to its destination; ``"*"`` in a keys file stands for every party, which the
   embedded engine uses since it serves all parties itself);
-- a signature is valid for ``WINDOW_S`` seconds and each nonce once (replays are refused).
+- a signature is valid for ``WINDOW_S`` seconds; a client signature once (replays are refused). Site
+  signatures are not single-use: FATE-Flow retries a failed inter-site call with the same headers
+  (``ofx`` ``remote_on_http``), and refusing the retry would fail jobs on a slow network.
 
 One file, stdlib only, used in two places: the harness imports it to sign, and FATE-Flow imports it as
 its hook module (as ``harness.engines.flow_auth`` for the embedded engine, as ``fatelab_flow_auth`` on a
@@ -59,11 +61,14 @@ def sign(key: str, scope: str, *, method: str = "", path: str = "", now: float |
 
 
 class Verifier:
-    """Checks header values for one key; remembers nonces for a window so a captured header is not reused."""
+    """Checks header values for one key; with ``single_use``, remembers nonces so a header is not reused."""
 
-    def __init__(self, key: str, scope: str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, key: str, scope: str, *, single_use: bool = True, clock: Callable[[], float] = time.time
+    ) -> None:
         self._key = key
         self._scope = scope
+        self._single_use = single_use
         self._clock = clock
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -83,6 +88,8 @@ class Verifier:
             return "signature expired (or clocks differ by more than a minute)"
         if not hmac.compare_digest(mac, _mac(self._key, self._scope, method, path, stamp, nonce)):
             return "bad signature"
+        if not self._single_use:
+            return None
         with self._lock:
             self._seen = {n: t for n, t in self._seen.items() if now - t <= 2 * WINDOW_S}
             if nonce in self._seen:
@@ -148,7 +155,7 @@ def _register_hooks() -> None:
         keys = {"client": "", "site": {}}  # fail closed: Verifier refuses everything without a key
     client = Verifier(keys["client"], "client")
     site_keys: dict[str, str] = {str(p): str(k) for p, k in keys["site"].items()}
-    site = Verifier(site_keys.get(party) or site_keys.get("*", ""), "site")
+    site = Verifier(site_keys.get(party) or site_keys.get("*", ""), "site", single_use=False)
 
     def refused(why: str) -> Any:
         return AuthenticationReturn(code=ReturnCode.API.VERIFY_FAILED, message=f"fatelab auth: {why}")
