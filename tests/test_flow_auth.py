@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -143,3 +144,60 @@ def test_embedded_flow_keys_and_home_are_private(server) -> None:  # type: ignor
     assert stat.S_IMODE(server.keys_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(server.home.stat().st_mode) == 0o700
     assert os.stat(server.keys_file).st_uid == os.getuid()
+
+
+# ------------------------------------------------- the hook wiring, against a stand-in of FATE-Flow's API
+class _Return:
+    def __init__(self, code: int = 0, message: str = "success", signature: dict | None = None) -> None:
+        self.code, self.message, self.signature = code, message, signature
+
+
+class _Parm:
+    def __init__(self, method: str = "", path: str = "", headers: dict | None = None, party_id: str = "") -> None:
+        self.method, self.path, self.headers, self.party_id = method, path, headers or {}, party_id
+
+
+@pytest.fixture
+def hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """flow_auth's hooks as FATE-Flow's HookManager would hold them (stand-in modules, same names)."""
+    import types
+
+    registered: dict[str, object] = {}
+    manager = types.SimpleNamespace(
+        register_client_authentication_hook=lambda f: registered.setdefault("client", f),
+        register_site_authentication_hook=lambda f: registered.setdefault("site", f),
+        register_site_signature_hook=lambda f: registered.setdefault("signature", f),
+    )
+    modules = {
+        "fate_flow": types.ModuleType("fate_flow"),
+        "fate_flow.hook": types.SimpleNamespace(HookManager=manager),
+        "fate_flow.entity.code": types.SimpleNamespace(ReturnCode=types.SimpleNamespace(
+            API=types.SimpleNamespace(VERIFY_FAILED=1003))),
+        "fate_flow.hook.common.parameters": types.SimpleNamespace(
+            AuthenticationReturn=_Return, SignatureReturn=_Return),
+        "fate_flow.runtime.system_settings": types.SimpleNamespace(
+            FATE_FLOW_CONF_PATH=str(tmp_path), LOCAL_PARTY_ID="0", PARTY_ID="9999"),
+    }
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    flow_auth.write_keys(tmp_path / flow_auth.KEYS_FILE, "9999", "c" * 64, {"9999": "s" * 64, "9998": "t" * 64})
+    flow_auth._register_hooks()
+    return registered
+
+
+def test_client_hook_refuses_unsigned_and_accepts_the_client_key(hooks) -> None:  # type: ignore[no-untyped-def]
+    client = hooks["client"]
+    assert client(_Parm("GET", "/v2/job/list/query")).code == 1003
+    header = sign("c" * 64, "client", method="GET", path="/v2/job/list/query")
+    assert client(_Parm("GET", "/v2/job/list/query", {HEADER: header})).code == 0
+    site_header = sign("s" * 64, "site")  # a peer's site key opens no client route
+    assert client(_Parm("GET", "/v2/job/list/query", {HEADER: site_header})).code == 1003
+    assert client(_Parm("GET", "/v2/site/info/query")).code == 0  # the readiness probe
+
+
+def test_site_hooks_sign_for_the_destination_and_verify_their_own_key(hooks) -> None:  # type: ignore[no-untyped-def]
+    to_self = hooks["signature"](_Parm(party_id="0")).signature  # "0": FATE's name for the local party
+    to_peer = hooks["signature"](_Parm(party_id="9998")).signature
+    assert hooks["site"](_Parm(headers=to_self)).code == 0
+    assert hooks["site"](_Parm(headers=to_peer)).code == 1003  # signed for 9998: not valid here
+    assert hooks["signature"](_Parm(party_id="4242")).code == 1003  # no key for an unknown party
