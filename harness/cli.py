@@ -134,7 +134,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
     server = LocalFlowServer(FLOW_HOME, http_port=args.port)
     status = server.status()
-    client = FlowRestClient(server.host, server.http_port) if status.state == "running" else None
+    client = FlowRestClient(server.host, server.http_port, server.client_key()) if status.state == "running" else None
     if args.action == "status":
         print(status.line())
         if client is not None:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from harness.engines.base import HomoLRJob, Roles, Table, UploadRequest
-from harness.engines.fate22 import FlowRestClient, build_homo_lr_dag, flatten_metrics
+from harness.engines.fate22 import build_homo_lr_dag, flatten_metrics
 from harness.engines.fate22_jobs import job_wall_s
 from harness.engines.standalone import StandaloneEngine
 from harness.errors import EngineError
@@ -155,7 +155,7 @@ def test_failed_upload_leaves_no_table(engine: StandaloneEngine, tmp_path: Path)
     with pytest.raises(EngineError):
         engine.upload_many([request])
     assert (
-        FlowRestClient(engine.server.host, engine.server.http_port).table_rows("fatelab", "pytest_bad_upload") is None
+        engine.client.table_rows("fatelab", "pytest_bad_upload") is None
     )
 
 

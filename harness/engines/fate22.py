@@ -96,12 +96,17 @@ def flatten_metrics(payload: Any, dataset_type: str = "validate_set") -> dict[st
 class FlowRestClient:
     """Thin adapter over one FATE-Flow 2.2 server (``FlowClient`` from fate_client)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, auth_key: str | None = None) -> None:
+        """``auth_key``: the server's client key; every request is then signed (harness.engines.flow_auth)."""
         from fate_client.flow_sdk import FlowClient
+
+        from harness.engines.flow_auth import signed_flow_client
 
         self.host = host
         self.port = port
-        self._client = FlowClient(ip=host, port=port, version="v2")
+        self._client = (
+            signed_flow_client(host, port, auth_key) if auth_key else FlowClient(ip=host, port=port, version="v2")
+        )
 
     @property
     def endpoint(self) -> str:

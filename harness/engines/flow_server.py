@@ -25,9 +25,14 @@ from pathlib import Path
 
 import yaml
 
+from harness.engines import flow_auth
 from harness.errors import EngineError
 
 READY_PATH = "/v2/site/info/query"
+# Client and site authentication on, checked by our hook module (harness/engines/flow_auth.py): another
+# local user reaching 127.0.0.1 must not make the server read or return files as the harness's user.
+AUTH_CONF = {"client": True, "site": True, "permission": False}
+HOOK_MODULE = "harness.engines.flow_auth"
 PORT_VARIABLE = "FATELAB_FLOW_PORT"
 
 
@@ -98,6 +103,20 @@ class LocalFlowServer:
     def log_dir(self) -> Path:
         return self.home / "logs"
 
+    @property
+    def keys_file(self) -> Path:
+        return self.home / "conf" / flow_auth.KEYS_FILE
+
+    def client_key(self) -> str:
+        """The key the harness signs its requests with (created by configure())."""
+        try:
+            return str(flow_auth.read_keys(self.keys_file)["client"])
+        except (OSError, ValueError) as exc:
+            raise EngineError(
+                f"cannot read the embedded FATE-Flow's keys ({exc})",
+                hint="'fatelab engine stop' then start again: the keys file is recreated",
+            ) from exc
+
     def _package_dir(self) -> Path:
         out = subprocess.run(
             [str(self.python), "-c", "import fate_flow, os; print(os.path.dirname(fate_flow.__file__))"],
@@ -116,7 +135,9 @@ class LocalFlowServer:
     def configure(self) -> None:
         """Point the installed FATE-Flow at ``home`` and write its service config (idempotent)."""
         package = self._package_dir()
-        self.home.mkdir(parents=True, exist_ok=True)
+        # The home holds every party's tables and the keys: the harness's user only.
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.home.chmod(0o700)
         (self.home / "upload").mkdir(exist_ok=True)
         # FATE's own init code does the settings rewrite; calling it keeps us in step with the
         # installed version instead of re-implementing its regexes.
@@ -137,7 +158,11 @@ class LocalFlowServer:
         config["party_id"] = self.party_id
         config["fateflow"].update(host=self.host, http_port=self.http_port, grpc_port=self.grpc_port)
         config.setdefault("computing", {}).setdefault("standalone", {})["cores"] = self.cores
+        config["authentication"] = dict(AUTH_CONF)
+        hooks = config.setdefault("hook_module", {})
+        hooks.update(client_authentication=HOOK_MODULE, site_authentication=HOOK_MODULE)
         service_conf.write_text(yaml.safe_dump(config, sort_keys=False))
+        self._ensure_keys()
         # Each job reserves job_cores from the pool of `cores` per party; FATE's default of 4 lets only
         # one upload run at a time. One core and one partition per job suit small tables on few CPUs.
         job_conf_path = conf / "job_default_config.yaml"
@@ -146,19 +171,19 @@ class LocalFlowServer:
         job_conf.setdefault("task_run", {}).setdefault("standalone", {})["cores"] = self.job_cores
         job_conf_path.write_text(yaml.safe_dump(job_conf, sort_keys=False))
 
+    def _ensure_keys(self) -> None:
+        """One client key and one site key for all parties (this server serves them all), kept across starts."""
+        try:
+            flow_auth.read_keys(self.keys_file)
+        except (OSError, ValueError):
+            flow_auth.write_keys(self.keys_file, self.party_id, flow_auth.new_key(), {"*": flow_auth.new_key()})
+
     def fingerprint(self) -> str:
         return json.dumps(
-            [
-                self.host,
-                self.http_port,
-                self.grpc_port,
-                self.party_id,
-                self.cores,
-                self.job_cores,
-                str(self.python),
-                # A server started another way (before flow_main existed) is restarted through it.
-                "harness.engines.flow_main",
-            ]
+            [self.host, self.http_port, self.grpc_port, self.party_id, self.cores, self.job_cores, str(self.python)]
+            + [HOOK_MODULE, sorted(AUTH_CONF.items())]
+            # A server started another way (before flow_main existed) is restarted through it.
+            + ["harness.engines.flow_main"]
         )
 
     def _started_with(self) -> str | None:

@@ -36,7 +36,7 @@ class StandaloneEngine:
     @property
     def client(self) -> FlowRestClient:
         if self._client is None:
-            self._client = FlowRestClient(self.server.host, self.server.http_port)
+            self._client = FlowRestClient(self.server.host, self.server.http_port, self.server.client_key())
         return self._client
 
     def start(self) -> None:

@@ -6,7 +6,9 @@ verifies host keys against lab/.state/known_hosts (StrictHostKeyChecking=yes).
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -73,3 +75,35 @@ def skip_reason() -> str | None:
     if status.returncode != 0:
         return f"the lab is not fully up (lab/status.sh):\n{status.stdout}{status.stderr}"
     return None
+
+
+# ----------------------------------------------------------- attacker-side probes (tests/lab/probe.py)
+PROBE = Path(__file__).with_name("probe.py")
+
+
+def request_spec(rid: str, address: str, port: int, method: str, path: str, party: int, body: str | None) -> dict:
+    headers = {"dest-party-id": str(party), "Content-Type": "application/json"}
+    return {"id": rid, "address": address, "port": port, "method": method, "path": path, "headers": headers,
+            "body": body}
+
+
+def run_probe(lab: Lab, host: LabHost, plan: dict, *, as_user: str | None = None) -> dict:
+    """Run the probe on ``host`` (as ``as_user`` when given) and return its answers."""
+    from probe import RUNNER
+
+    command = f"python3 -c {shlex.quote(RUNNER)}"
+    if as_user:
+        command = f"runuser -u {shlex.quote(as_user)} -- {command}"
+    payload = json.dumps(plan) + "\n" + PROBE.read_text()
+    args = ["ssh", "-F", str(lab.ssh_config), "-o", "BatchMode=yes", host.name, command]
+    result = subprocess.run(args, input=payload, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, f"probe on {host.name} failed ({result.returncode}): {result.stderr}"
+    return json.loads(result.stdout)
+
+
+def flow_code(answer: dict) -> tuple[int | None, str]:
+    try:
+        doc = json.loads(answer["body"])
+    except (TypeError, ValueError):
+        return None, answer["body"]
+    return doc.get("code"), str(doc.get("message"))

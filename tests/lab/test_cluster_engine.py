@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from labkit import REPO, Lab, LabHost
+from labkit import REPO, Lab, LabHost, flow_code, request_spec, run_probe
 
 from harness.engines.base import HomoLRJob, Roles, Table, UploadRequest
 from harness.engines.cluster import ClusterEngine, endpoints_from_cluster, site_party_id
@@ -247,12 +247,30 @@ def test_re_uploading_moves_nothing_and_submits_no_upload(
     print(f"\nre-upload (nothing moved): {again:.1f} s; first upload {credit['upload_s']:.1f} s")
 
 
-def test_guest_flow_cannot_read_a_hosts_table(engine: ClusterEngine, credit: dict) -> None:
+def test_the_guests_host_cannot_read_a_hosts_table(lab: Lab, engine: ClusterEngine, credit: dict) -> None:
+    """The issue's attack on a real table: from the guest's host, through the host party's nginx and
+    straight to its FATE-Flow. (Asking the guest's own FATE-Flow, as this test once did, cannot fail.)
+    tests/lab/test_isolation.py runs the same attack on every route of every party."""
     host_table = credit["tables"][1]
     assert host_table.party_id == HOSTS[0]
+    # The table is there for its own party's signed client: what follows is a refusal, not an absence.
     assert engine.client(HOSTS[0]).table_rows(host_table.namespace, host_table.name) == ROWS
-    assert engine.client(GUEST).table_rows(host_table.namespace, host_table.name) is None
-    assert engine.client(HOSTS[1]).table_rows(host_table.namespace, host_table.name) is None
+    victim, attacker = host_of(lab, HOSTS[0]), host_of(lab, GUEST)
+    query = f"namespace={host_table.namespace}&name={host_table.name}"
+    plan = {
+        "requests": [
+            request_spec(what, victim.address, port, "GET", f"{path}?{query}", victim.party_id, None)
+            for port in (9300, 9380)
+            for what, path in ((f"download:{port}", "/v2/data/download"), (f"table:{port}", "/v2/table/query"))
+        ]
+    }
+    answers = run_probe(lab, attacker, plan)["requests"]
+    for what, answer in answers.items():
+        code, message = flow_code(answer)
+        if what.endswith(":9300"):
+            assert answer["status"] == 403, (what, answer)
+        else:  # the firewall drops the connection; were it open, client authentication would refuse
+            assert answer["status"] is None or (code not in (None, 0) and "fatelab auth" in message), (what, answer)
 
 
 # ------------------------------------------------------------------------------------------ jobs

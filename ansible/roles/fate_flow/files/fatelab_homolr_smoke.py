@@ -42,17 +42,22 @@ def party_slice(part: int, parts: int):
     return frame.iloc[part::parts].reset_index(drop=True)
 
 
-def _use_flow(ip: str, port: int) -> None:
+def _use_flow(ip: str, port: int, keys_file: str) -> None:
     from fate_client.pipeline.conf.env_config import FlowConfig
+    from fate_client.pipeline.utils.fateflow import fate_flow_job_invoker
+    from fatelab_flow_auth import read_keys, signed_flow_client
 
     # Class attributes read whenever a job invoker is built: targets this flow without `pipeline init`.
     FlowConfig.IP, FlowConfig.PORT, FlowConfig.VERSION = ip, port, "v2"
+    # The invoker builds its FlowClient from that module's global: swap in one that signs every request.
+    key = read_keys(Path(keys_file))["client"]
+    fate_flow_job_invoker.FlowClient = lambda ip, port, version: signed_flow_client(ip, port, key)
 
 
 def upload(args: argparse.Namespace) -> dict:
     from fate_client.pipeline import FateFlowPipeline
 
-    _use_flow(args.ip, args.port)
+    _use_flow(args.ip, args.port, args.keys_file)
     path = Path(args.workdir) / f"{table_name(args.party)}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = party_slice(args.part, args.parts)
@@ -69,7 +74,7 @@ def fit(args: argparse.Namespace) -> dict:
     from fate_client.pipeline import FateFlowPipeline
     from fate_client.pipeline.components.fate import Evaluation, HomoLR, Reader
 
-    _use_flow(args.ip, args.port)
+    _use_flow(args.ip, args.port, args.keys_file)
     hosts = args.hosts.split(",")
     pipeline = FateFlowPipeline().set_parties(guest=args.guest, host=hosts, arbiter=args.arbiter)
     reader = Reader("reader_0", runtime_parties=dict(guest=args.guest, host=hosts))
@@ -124,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ip", required=True)
     parser.add_argument("--port", type=int, default=9380)
+    parser.add_argument("--keys-file", default="/opt/fate/flow/conf/fatelab_auth.json", help="client key source")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("upload")
     up.add_argument("--party", required=True)

@@ -11,8 +11,10 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from fate_client.flow_sdk import FlowClient
+from fatelab_flow_auth import read_keys, signed_flow_client
 
 _FINAL = {"success", "failed", "canceled", "timeout"}
 _DONE = _FINAL | {"submit_failed"}  # nothing left to poll
@@ -32,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guest", required=True)
     parser.add_argument("--host", required=True, nargs="+", help="one or more host party ids")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--keys-file", default="/opt/fate/flow/conf/fatelab_auth.json", help="client key source")
     args = parser.parse_args(argv)
 
-    client = FlowClient(ip=args.ip, port=args.port, version="v2")
+    client = signed_flow_client(args.ip, args.port, read_keys(Path(args.keys_file))["client"])
     started = time.monotonic()
     jobs = []
     for host in args.host:
