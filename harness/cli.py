@@ -134,7 +134,13 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
     server = LocalFlowServer(FLOW_HOME, http_port=args.port)
     status = server.status()
-    client = FlowRestClient(server.host, server.http_port, server.client_key()) if status.state == "running" else None
+    client = None
+    if status.state == "running":
+        try:
+            client = FlowRestClient(server.host, server.http_port, server.client_key())
+        except FatelabError as exc:
+            # A server started by an older fatelab has no keys file: it can still be stopped.
+            print(f"cannot list its jobs: {exc.message}")
     if args.action == "status":
         print(status.line())
         if client is not None:
