@@ -13,24 +13,21 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
+from studykit import ROOT, WAIT_S, Study
 
 from harness.engines.fate22 import FlowRestClient
-from harness.engines.run_ledger import ACTIVE_STATES, RunLedger
+from harness.engines.run_ledger import ACTIVE_STATES
 from harness.engines.standalone import StandaloneEngine
 from harness.run_guard import active_jobs
 
 pytestmark = pytest.mark.fate
 
-ROOT = Path(__file__).resolve().parents[1]
-RUNS_DIR = ROOT / ".fatelab" / "runs"
 FLOW_HOME = ROOT / ".fatelab" / "flow"
-# Generous: a busy 2-core machine can take minutes to prepare, upload and schedule.
-WAIT_S = 900
 
 
 @pytest.fixture(scope="module")
@@ -38,45 +35,6 @@ def client() -> FlowRestClient:
     engine = StandaloneEngine(FLOW_HOME, progress=False)
     engine.start()
     return engine.client
-
-
-class Study:
-    """One ``fatelab experiment`` process and the ledger it writes."""
-
-    def __init__(self, log: Path, *args: str) -> None:
-        self.log = log
-        self.before = set(RUNS_DIR.glob("*.json")) if RUNS_DIR.exists() else set()
-        argv = [sys.executable, "-m", "harness.cli", "experiment", "--no-sweep", "--quiet", *args]
-        with open(log, "w") as out:
-            self.process = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def ledger(self) -> RunLedger | None:
-        new = set(RUNS_DIR.glob("*.json")) - self.before if RUNS_DIR.exists() else set()
-        loaded = [RunLedger.load(p) for p in new]
-        mine = [x for x in loaded if x is not None and x.pid == self.process.pid]
-        return mine[0] if mine else None
-
-    def running_job(self, client: FlowRestClient) -> tuple[RunLedger, str]:
-        """Wait until this run's HomoLR job runs on FATE-Flow; return the ledger and the job id."""
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"the study ended before its job ran:\n{self.output()[-3000:]}"
-            ledger = self.ledger()
-            for job in ledger.jobs if ledger else ():
-                if job.kind == "job" and state_of(client, job.job_id) == "running":
-                    return ledger, job.job_id
-            time.sleep(2)
-        pytest.fail(f"waited {WAIT_S} s for the study's HomoLR job to run:\n{self.output()[-3000:]}")
-
-    def wait(self) -> int:
-        try:
-            return self.process.wait(timeout=WAIT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            pytest.fail(f"waited {WAIT_S} s for the study to exit:\n{self.output()[-3000:]}")
 
 
 def state_of(client: FlowRestClient, job_id: str) -> str:
@@ -106,7 +64,7 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Study]]:
 
 def test_sigterm_stops_the_runs_jobs_before_exiting(client: FlowRestClient, start: Callable[..., Study]) -> None:
     study = start("study", "--epochs", "30")
-    ledger, job_id = study.running_job(client)
+    ledger, job_id = study.running_job(partial(state_of, client))
     study.process.send_signal(signal.SIGTERM)
     assert study.wait() == 128 + signal.SIGTERM
     output = study.output()
@@ -121,7 +79,7 @@ def test_jobs_of_a_killed_run_are_stopped_when_the_next_run_starts(
     client: FlowRestClient, start: Callable[..., Study]
 ) -> None:
     killed = start("killed", "--epochs", "30")
-    ledger, orphan = killed.running_job(client)
+    ledger, orphan = killed.running_job(partial(state_of, client))
     os.kill(killed.process.pid, signal.SIGKILL)
     killed.wait()
     assert state_of(client, orphan) in ACTIVE_STATES, "SIGKILL leaves the job behind: the case under test"
@@ -137,7 +95,7 @@ def test_jobs_of_a_killed_run_are_stopped_when_the_next_run_starts(
 
 def test_engine_stop_during_a_run_leaves_nothing_to_resume(client: FlowRestClient, start: Callable[..., Study]) -> None:
     study = start("study", "--epochs", "30")
-    _, job_id = study.running_job(client)
+    _, job_id = study.running_job(partial(state_of, client))
     fatelab = [sys.executable, "-m", "harness.cli", "engine"]
     stop = subprocess.run([*fatelab, "stop"], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S)  # noqa: S603
     assert stop.returncode == 0, stop.stderr
