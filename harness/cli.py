@@ -192,7 +192,9 @@ def make_engine(config, progress: Progress, validate: bool = False):  # noqa: AN
     if config.engine == "launcher":
         from harness.engines.launcher import LauncherEngine
 
-        return LauncherEngine(config.work_dir / "launcher", reference=standalone if validate else None)
+        return LauncherEngine(
+            config.work_dir / "launcher", reference=standalone if validate else None, progress=progress
+        )
     return standalone
 
 

@@ -38,6 +38,7 @@ from harness.engines.launcher_party import OUTCOME
 from harness.engines.standalone import StandaloneEngine
 from harness.engines.wire import fit_traffic
 from harness.errors import EngineError
+from harness.progress import Progress
 
 NAMESPACE = "launcher"
 LAUNCH_TIMEOUT = 3600.0
@@ -213,10 +214,16 @@ class LauncherEngine:
     name = "fate-2.2-launcher"
 
     def __init__(
-        self, work_dir: Path, *, timeout: float = LAUNCH_TIMEOUT, reference: StandaloneEngine | None = None
+        self,
+        work_dir: Path,
+        *,
+        timeout: float = LAUNCH_TIMEOUT,
+        reference: StandaloneEngine | None = None,
+        progress: bool | Progress = True,
     ) -> None:
         self.work_dir = Path(work_dir)
         self.timeout = timeout
+        self.progress = Progress.of(progress)
         # With a reference, the first job also runs as a FATE-Flow job and the two fits are compared.
         self.reference = reference
         self.validation: dict[str, Any] | None = None
@@ -317,4 +324,6 @@ class LauncherEngine:
 
     def _say(self, message: str) -> None:
         # One line per state change, tty or not: a launch runs for minutes and must not look hung.
-        print(f"[fatelab] {message}", flush=True)
+        # --quiet leaves the run's own summary lines only.
+        if self.progress is not Progress.OFF:
+            print(f"[fatelab] {message}", flush=True)
