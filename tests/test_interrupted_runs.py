@@ -13,9 +13,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import pytest
 from studykit import ROOT, WAIT_S, Study
@@ -46,24 +45,10 @@ def assert_nothing_active(client: FlowRestClient, job_ids: list[str]) -> None:
     assert not {j: s for j, s in left.items() if s in ACTIVE_STATES}, f"jobs still queued or running: {left}"
 
 
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., Study]]:
-    """Start a study logging to tmp_path/<name>.log; whatever is still running at the end is killed."""
-    started: list[Study] = []
-
-    def starter(name: str, *args: str) -> Study:
-        started.append(Study(tmp_path / f"{name}.log", *args))
-        return started[-1]
-
-    yield starter
-    for study in started:
-        if study.process.poll() is None:
-            study.process.kill()
-            study.process.wait()
-
-
-def test_sigterm_stops_the_runs_jobs_before_exiting(client: FlowRestClient, start: Callable[..., Study]) -> None:
-    study = start("study", "--epochs", "30")
+def test_sigterm_stops_the_runs_jobs_before_exiting(
+    client: FlowRestClient, start_study: Callable[..., Study]
+) -> None:
+    study = start_study("study", "--epochs", "30")
     ledger, job_id = study.running_job(partial(state_of, client))
     study.process.send_signal(signal.SIGTERM)
     assert study.wait() == 128 + signal.SIGTERM
@@ -76,15 +61,15 @@ def test_sigterm_stops_the_runs_jobs_before_exiting(client: FlowRestClient, star
 
 
 def test_jobs_of_a_killed_run_are_stopped_when_the_next_run_starts(
-    client: FlowRestClient, start: Callable[..., Study]
+    client: FlowRestClient, start_study: Callable[..., Study]
 ) -> None:
-    killed = start("killed", "--epochs", "30")
+    killed = start_study("killed", "--epochs", "30")
     ledger, orphan = killed.running_job(partial(state_of, client))
     os.kill(killed.process.pid, signal.SIGKILL)
     killed.wait()
     assert state_of(client, orphan) in ACTIVE_STATES, "SIGKILL leaves the job behind: the case under test"
 
-    after = start("after", "--epochs", "2")
+    after = start_study("after", "--epochs", "2")
     assert after.wait() == 0, after.output()[-3000:]
     output = after.output()
     assert f"run {ledger.run_id} (pid {ledger.pid}) is gone" in output, output[-3000:]
@@ -93,8 +78,10 @@ def test_jobs_of_a_killed_run_are_stopped_when_the_next_run_starts(
     assert not ledger.path.exists()
 
 
-def test_engine_stop_during_a_run_leaves_nothing_to_resume(client: FlowRestClient, start: Callable[..., Study]) -> None:
-    study = start("study", "--epochs", "30")
+def test_engine_stop_during_a_run_leaves_nothing_to_resume(
+    client: FlowRestClient, start_study: Callable[..., Study]
+) -> None:
+    study = start_study("study", "--epochs", "30")
     _, job_id = study.running_job(partial(state_of, client))
     fatelab = [sys.executable, "-m", "harness.cli", "engine"]
     stop = subprocess.run([*fatelab, "stop"], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S)  # noqa: S603

@@ -45,24 +45,9 @@ def state_on(client: FlowRestClient, job_id: str) -> str:
         return ""
 
 
-@pytest.fixture
-def start(tmp_path) -> Iterator[Callable[..., Study]]:  # noqa: ANN001 - pytest's tmp_path
-    started: list[Study] = []
-
-    def starter(name: str, *args: str) -> Study:
-        started.append(Study(tmp_path / f"{name}.log", *args))
-        return started[-1]
-
-    yield starter
-    for study in started:
-        if study.process.poll() is None:
-            study.process.kill()
-            study.process.wait()
-
-
-def test_sigterm_leaves_no_job_running_on_any_party(engine: ClusterEngine, start: Callable[..., Study]) -> None:
+def test_sigterm_leaves_no_job_running_on_any_party(engine: ClusterEngine, start_study: Callable[..., Study]) -> None:
     guest = engine.client(GUEST)
-    study = start("cluster", "--engine", "cluster", "--inventory", str(INVENTORY), "--epochs", "30")
+    study = start_study("cluster", "--engine", "cluster", "--inventory", str(INVENTORY), "--epochs", "30")
     ledger, job_id = study.running_job(lambda job: state_on(guest, job))
     study.process.send_signal(signal.SIGTERM)
     assert study.wait() == 128 + signal.SIGTERM, study.output()[-3000:]
