@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from harness.prepare import prepare_file
+    from harness.data.prepare import prepare_file
 
     card = prepare_file(args.input, args.output, progress=sys.stderr.isatty())
     balance = card["class_balance"]
@@ -128,9 +128,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_engine(args: argparse.Namespace) -> int:
     from harness.engines import run_ledger
-    from harness.engines.fate22 import FlowRestClient
-    from harness.engines.flow_server import LocalFlowServer
-    from harness.run_guard import active_jobs, job_line, stop_all_jobs
+    from harness.engines.fate22.client import FlowRestClient
+    from harness.engines.fate22.server import LocalFlowServer
+    from harness.engines.run_guard import active_jobs, job_line, stop_all_jobs
 
     server = LocalFlowServer(FLOW_HOME, http_port=args.port)
     status = server.status()
@@ -165,12 +165,12 @@ def cmd_engine(args: argparse.Namespace) -> int:
 def make_engine(config, progress: Progress, validate: bool = False):  # noqa: ANN001, ANN201 - returns an Engine
     if config.engine == "cluster":
         from harness.errors import ConfigError
-        from harness.inventory import load_inventory
+        from harness.hosts.inventory import load_inventory
 
         cluster = load_inventory(config.inventory)
         if cluster.deployment == "kubefate":
-            from harness.engines.fate18_study import Fate18Options, check_settings
-            from harness.engines.kubefate18 import KubeFate18Engine
+            from harness.engines.fate18.kubefate import KubeFate18Engine
+            from harness.engines.fate18.mapping import Fate18Options, check_settings
 
             options = Fate18Options.for_study(config.model, paillier=config.paillier)
             check_settings(config.model, options)  # before any host is contacted
@@ -183,14 +183,14 @@ def make_engine(config, progress: Progress, validate: bool = False):  # noqa: AN
                 f"fate_deployment={cluster.deployment!r}",
                 hint="use a KubeFATE 1.8 inventory (fate_deployment: kubefate) or drop --paillier",
             )
-        from harness.engines.cluster import ClusterEngine
+        from harness.engines.fate22.hosts import ClusterEngine
 
         return ClusterEngine.from_inventory(config.inventory, work_dir=config.work_dir, progress=progress)
-    from harness.engines.standalone import StandaloneEngine
+    from harness.engines.fate22.standalone import StandaloneEngine
 
     standalone = StandaloneEngine(FLOW_HOME, port=config.flow_port, progress=progress)
     if config.engine == "launcher":
-        from harness.engines.launcher import LauncherEngine
+        from harness.engines.fate22.launcher import LauncherEngine
 
         return LauncherEngine(
             config.work_dir / "launcher", reference=standalone if validate else None, progress=progress
@@ -199,8 +199,8 @@ def make_engine(config, progress: Progress, validate: bool = False):  # noqa: AN
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from harness.config import load_config
-    from harness.experiment import run_study
+    from harness.study.config import load_config
+    from harness.study.pipeline import run_study
 
     overrides = {
         "data": args.data,
@@ -216,8 +216,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     config = load_config(args.config, **overrides)
     if args.epochs is not None:
         config = dataclasses.replace(config, model=dataclasses.replace(config.model, epochs=args.epochs))
-    from harness.experiment import new_run_id
-    from harness.run_guard import guarded_run
+    from harness.engines.run_guard import guarded_run
+    from harness.study.pipeline import new_run_id
 
     if args.validate and config.engine != "launcher":
         from harness.errors import ConfigError

@@ -11,7 +11,7 @@ marker of the pair:
 
 A run that dies at any point leaves either the old pair, the new pair, or a data file without a
 card, never a card beside a data file it does not describe. Readers that check for the card (as
-``harness.experiment`` does) therefore never take a half-replaced pair; :func:`verified_card`
+``harness.study.pipeline`` does) therefore never take a half-replaced pair; :func:`verified_card`
 also checks the recorded digest, for readers racing a writer.
 
 Temporaries are named ``.<name>.<pid>.<random>.tmp``. Writers hold an exclusive ``flock`` on the

@@ -32,7 +32,7 @@ import jinja2
 import yaml
 
 from harness.errors import ConfigError
-from harness.inventory import Cluster, load_inventory
+from harness.hosts.inventory import Cluster, load_inventory
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROLE_DIR = REPO_ROOT / "ansible" / "roles" / "kubefate"

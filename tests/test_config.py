@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import StudyConfig, SweepConfig, load_config
 from harness.engines.base import Roles
 from harness.errors import ConfigError
+from harness.study.config import StudyConfig, SweepConfig, load_config
 
 
 def test_defaults_are_the_study() -> None:

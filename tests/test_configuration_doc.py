@@ -6,8 +6,8 @@ import dataclasses
 import re
 from pathlib import Path
 
-from harness.config import StudyConfig, SweepConfig, load_config
-from harness.logreg import HomoLRSettings
+from harness.model.logreg import HomoLRSettings
+from harness.study.config import StudyConfig, SweepConfig, load_config
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 

@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 
 from harness.engines.base import HomoLRJob, Roles, Table, UploadRequest
-from harness.engines.fate22 import build_homo_lr_dag, flatten_metrics
-from harness.engines.fate22_jobs import job_wall_s
-from harness.engines.standalone import StandaloneEngine
+from harness.engines.fate22.client import build_homo_lr_dag, flatten_metrics
+from harness.engines.fate22.jobs import job_wall_s
+from harness.engines.fate22.standalone import StandaloneEngine
 from harness.errors import EngineError
-from harness.logreg import HomoLRSettings
-from harness.metrics import binary_metrics
+from harness.model.logreg import HomoLRSettings
+from harness.model.metrics import binary_metrics
 
 pytestmark = pytest.mark.fate
 

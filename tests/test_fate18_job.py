@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.engines.fate18_job import HomoLRJob, HomoLRParams, Roles, Table, build_conf, build_dsl, model_id
+from harness.engines.fate18.dsl import HomoLRJob, HomoLRParams, Roles, Table, build_conf, build_dsl, model_id
 from harness.errors import ConfigError
 
 GOLDEN = Path(__file__).parent / "golden" / "fate18"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engines.fate18 import Flow18Client
-from harness.engines.fate18_job import HomoLRJob, HomoLRParams, Roles, Table, build_conf, build_dsl
+from harness.engines.fate18.client import Flow18Client
+from harness.engines.fate18.dsl import HomoLRJob, HomoLRParams, Roles, Table, build_conf, build_dsl
 from harness.errors import ConfigError, EngineError
 from tests.fakes.flow18_standin import Flow18StandIn
 

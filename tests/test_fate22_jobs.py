@@ -14,13 +14,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from harness.engines import cluster, fate22_jobs
 from harness.engines.base import HomoLRJob, Roles, Table
-from harness.engines.cluster import ClusterEngine, PartyEndpoint, liveness_watch
-from harness.engines.fate22 import TERMINAL_FAILURES, FlowRestClient
-from harness.engines.fate22_jobs import SingleFlow, job_wall_s, run_jobs, wait_job
+from harness.engines.fate22 import hosts as cluster
+from harness.engines.fate22 import jobs as fate22_jobs
+from harness.engines.fate22.client import TERMINAL_FAILURES, FlowRestClient
+from harness.engines.fate22.hosts import ClusterEngine, PartyEndpoint, liveness_watch
+from harness.engines.fate22.jobs import SingleFlow, job_wall_s, run_jobs, wait_job
 from harness.errors import EngineError
-from harness.inventory import cluster_from_mapping
+from harness.hosts.inventory import cluster_from_mapping
 
 ROLES = Roles(guest="9999", hosts=("9998",), arbiter="10000")
 # FATE's job record, ms: submitted at 1 s, got its resources at 31 s (queued 30 s), ran 60 s.

@@ -1,4 +1,4 @@
-"""FATE-Flow request signing (harness/engines/flow_auth.py) and the embedded engine's authentication.
+"""FATE-Flow request signing (harness/engines/fate22/auth.py) and the embedded engine's authentication.
 
 The unit tests check the scheme; the ``fate`` tests start the embedded FATE-Flow (under the machine-wide
 FATE lock, see docs/testing) and show an unsigned request refused while the harness's signed one works.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engines import flow_auth
-from harness.engines.flow_auth import HEADER, Verifier, sign
+from harness.engines.fate22 import auth as flow_auth
+from harness.engines.fate22.auth import HEADER, Verifier, sign
 
 KEY = "k" * 64
 
@@ -90,7 +90,7 @@ def _get(url: str, headers: dict[str, str] | None = None) -> dict:
 
 @pytest.fixture(scope="module")
 def server():  # type: ignore[no-untyped-def]
-    from harness.engines.standalone import StandaloneEngine
+    from harness.engines.fate22.standalone import StandaloneEngine
 
     engine = StandaloneEngine(FLOW_HOME, progress=False)
     engine.start()
@@ -131,7 +131,7 @@ def test_embedded_flow_refuses_unsigned_and_wrongly_signed_requests(server, tmp_
     assert answer["code"] != 0 and "fatelab auth" in answer["message"], answer
     # The readiness probe stays open (it tells only the party id, or that the server is standalone).
     assert "fatelab auth" not in _get(base + "/v2/site/info/query")["message"]
-    from harness.engines.fate22 import FlowRestClient
+    from harness.engines.fate22.client import FlowRestClient
 
     signed = FlowRestClient(server.host, server.http_port, server.client_key())
     assert signed.table_rows("fatelab", "pytest_stolen") is None

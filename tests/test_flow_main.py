@@ -8,7 +8,7 @@ from pathlib import Path
 
 # Run in a fresh interpreter, as the server process gets it: the patch is process-wide.
 PROBE = """
-from harness.engines.flow_main import patch_self_call_timeouts
+from harness.engines.fate22.flow_main import patch_self_call_timeouts
 patch_self_call_timeouts(77)
 from fate_flow.runtime import system_settings
 from ofx.api.models.fate_flow import resource

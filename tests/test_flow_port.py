@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engines.flow_server import LocalFlowServer, default_flow_port
-from harness.engines.standalone import StandaloneEngine
+from harness.engines.fate22.server import LocalFlowServer, default_flow_port
+from harness.engines.fate22.standalone import StandaloneEngine
 from harness.errors import EngineError
 
 

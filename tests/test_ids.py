@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_config
 from harness.errors import ConfigError, EngineError
+from harness.hosts.inventory import cluster_from_mapping
 from harness.ids import job_id, party_id
-from harness.inventory import cluster_from_mapping
+from harness.study.config import load_config
 
 
 @pytest.mark.parametrize("raw", ["202612021503123456780", 202612021503123456780, "1"])
@@ -81,7 +81,7 @@ def test_inventory_uses_the_same_validator() -> None:
 def test_a_crafted_job_id_never_names_the_output_download_dir(tmp_path: Path) -> None:
     # fate_client extracts the output tar into <dir>/output_data_<job_id>_...: "../.." would escape it.
     # Nothing listens on the port, so only the check can answer before any request is made.
-    from harness.engines.fate22 import FlowRestClient
+    from harness.engines.fate22.client import FlowRestClient
     from tests.test_remote import free_port
 
     client = FlowRestClient("127.0.0.1", free_port())

@@ -19,10 +19,10 @@ from functools import partial
 import pytest
 from studykit import ROOT, WAIT_S, Study
 
-from harness.engines.fate22 import FlowRestClient
+from harness.engines.fate22.client import FlowRestClient
+from harness.engines.fate22.standalone import StandaloneEngine
+from harness.engines.run_guard import active_jobs
 from harness.engines.run_ledger import ACTIVE_STATES
-from harness.engines.standalone import StandaloneEngine
-from harness.run_guard import active_jobs
 
 pytestmark = pytest.mark.fate
 

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from harness.errors import ConfigError
-from harness.inventory import load_inventory
-from harness.remote import known_hosts_path
+from harness.hosts.inventory import load_inventory
+from harness.hosts.ssh import known_hosts_path
 
 REPO = Path(__file__).resolve().parents[1]
 ANSIBLE = REPO / ".venv-ansible" / "bin" / "ansible"

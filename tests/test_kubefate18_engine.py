@@ -26,19 +26,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from harness.engines import fate18_job as f18
 from harness.engines.base import NAMESPACE, HomoLRJob, Roles, Table, UploadRequest
-from harness.engines.fate18_study import (
+from harness.engines.fate18 import dsl as f18
+from harness.engines.fate18.kubefate import DEFAULT_COMPOSE, DEFAULT_DEPLOY_DIR, KubeFate18Engine
+from harness.engines.fate18.mapping import (
     Fate18Options,
     build_study_job,
     check_settings,
     fate18_job,
     homo_lr_params,
 )
-from harness.engines.kubefate18 import DEFAULT_COMPOSE, DEFAULT_DEPLOY_DIR, KubeFate18Engine
 from harness.errors import ConfigError, EngineError, HostError
-from harness.inventory import load_inventory
-from harness.logreg import HomoLRSettings
+from harness.hosts.inventory import load_inventory
+from harness.model.logreg import HomoLRSettings
 from tests.fakes import flow18_standin
 from tests.fakes.kubefate18_standin import KubeFlow18StandIn, standin_score, write_standin_compose
 from tests.test_remote import Sshd, sshd  # noqa: F401 - module-scoped sshd fixture on 127.0.0.1
@@ -365,9 +365,9 @@ def test_standin_paillier_option_encrypts_on_hosts(site: Site, study_tables: dic
 def test_standin_report_model_section_is_what_the_fate18_job_ran(
     site: Site, study_tables: dict, tmp_path: Path
 ) -> None:
-    from harness import report
-    from harness.config import load_config
-    from harness.experiment import model_mapping_section
+    from harness.report import markdown as report
+    from harness.study.config import load_config
+    from harness.study.pipeline import model_mapping_section
 
     sgd = HomoLRSettings(epochs=5, learning_rate=0.05, alpha=1.0, optimizer="sgd", penalty="l2")
     config = load_config(engine="cluster", inventory=site.inventory, model=sgd, paillier=True)
@@ -432,7 +432,7 @@ def test_parameter_mapping() -> None:
 # ------------------------------------------------------------------------------------ selection
 def test_kubefate_inventory_selects_this_engine(site: Site, tmp_path: Path) -> None:
     from harness.cli import make_engine
-    from harness.config import load_config
+    from harness.study.config import load_config
 
     config = load_config(engine="cluster", inventory=site.inventory, work_dir=tmp_path / "w")
     engine = make_engine(config, progress=False)

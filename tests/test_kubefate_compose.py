@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.inventory import load_inventory
+from harness.hosts.inventory import load_inventory
 from kubefate.render import COMPOSE_SUBNET, MISSING_MARKER, write_plan
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.inventory import cluster_from_mapping
+from harness.hosts.inventory import cluster_from_mapping
 from kubefate.render import ROLE_DIR, render_firewall
 
 SCRIPT = ROLE_DIR / "files" / "fatelab-kubefate-firewall"

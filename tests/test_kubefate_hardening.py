@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from harness.errors import ConfigError
-from harness.inventory import cluster_from_mapping, load_inventory
+from harness.hosts.inventory import cluster_from_mapping, load_inventory
 from kubefate.compare import read_tree
 from kubefate.render import (
     ROLE_DIR,

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from harness.errors import ConfigError
-from harness.inventory import cluster_from_mapping, load_inventory
+from harness.hosts.inventory import cluster_from_mapping, load_inventory
 from kubefate.compare import compare_trees, read_tree
 from kubefate.render import MISSING_MARKER, render_bundle, render_parties_conf, write_plan
 

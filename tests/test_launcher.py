@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 from harness.cli import main, make_engine
-from harness.config import load_config
 from harness.engines.base import HomoLRJob, JobResult, Roles, Table, UploadRequest
-from harness.engines.launcher import LauncherEngine, build_plan, launch_command, launch_parties, run_launch
-from harness.engines.wire import SETUP, WireCounter, fit_traffic, round_of
+from harness.engines.fate22.launcher import LauncherEngine, build_plan, launch_command, launch_parties, run_launch
+from harness.engines.fate22.wire import SETUP, WireCounter, fit_traffic, round_of
 from harness.errors import ConfigError, EngineError
-from harness.report import bytes_text, validation_lines
-from harness.validation import coefficients_from_model, compare_fits, find_model
+from harness.report.markdown import bytes_text, validation_lines
+from harness.study.config import load_config
+from harness.study.validation import coefficients_from_model, compare_fits, find_model
 
 MAIN = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
 SWEEP = Roles(guest="9999", hosts=("9998",), arbiter="10000")

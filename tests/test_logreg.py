@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from harness.errors import ConfigError, DataError
-from harness.logreg import HomoLRSettings, LocalLogisticRegression
+from harness.model.logreg import HomoLRSettings, LocalLogisticRegression
 
 DATA = "/work/shared/data/fate_default_credit/"
 FEATURES = [f"x{i}" for i in range(23)]

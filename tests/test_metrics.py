@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score, roc_curve
 
 from harness.errors import DataError
-from harness.metrics import binary_metrics, roc_points
+from harness.model.metrics import binary_metrics, roc_points
 
 DATA = "/work/shared/data/fate_default_credit/"
 FEATURES = [f"x{i}" for i in range(23)]

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from harness import report
-from harness.config import load_config
-from harness.engines.cluster import ClusterEngine
-from harness.engines.fate18_study import MAPPING_TARGET, Fate18Options, homo_lr_params, model_mapping
-from harness.engines.standalone import StandaloneEngine
+from harness.engines.fate18.mapping import MAPPING_TARGET, Fate18Options, homo_lr_params, model_mapping
+from harness.engines.fate22.hosts import ClusterEngine
+from harness.engines.fate22.standalone import StandaloneEngine
 from harness.errors import ConfigError
-from harness.experiment import FATE22_TARGET, fate_mapping, model_mapping_section, not_expressible
-from harness.logreg import HomoLRSettings
+from harness.model.logreg import HomoLRSettings
+from harness.report import markdown as report
+from harness.study.config import load_config
+from harness.study.pipeline import FATE22_TARGET, fate_mapping, model_mapping_section, not_expressible
 
 MAX_ROWS = 1234
 

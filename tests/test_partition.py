@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.errors import ConfigError, DataError
-from harness.partition import (
+from harness.data.partition import (
     ColumnPartitioner,
     DirichletPartitioner,
     SizePartitioner,
     partitioner_from_config,
 )
+from harness.errors import ConfigError, DataError
 
 RAW = "/work/shared/data/lending_club/loan_2011q4_head5k.csv"
 STUDY_RATIOS = {"10000": 0.25, "9999": 0.25, "9998": 0.5}

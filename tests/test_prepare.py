@@ -1,4 +1,4 @@
-"""Tests for the chapter-3 Lending Club preparation (harness.prepare)."""
+"""Tests for the chapter-3 Lending Club preparation (harness.data.prepare)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 
 from harness import output_pair
-from harness import prepare as prep
-from harness.errors import DataError, FatelabError
-from harness.prepare import (
+from harness.data import prepare as prep
+from harness.data.prepare import (
     CATEGORIES,
     GROUP_COLUMNS,
     ID_COLUMN,
@@ -31,6 +30,7 @@ from harness.prepare import (
     prepare_file,
     prepare_frame,
 )
+from harness.errors import DataError, FatelabError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "loan_2011q4_head5k.csv"
 if not SAMPLE.is_file():

@@ -232,7 +232,7 @@ def test_output_not_writable(tmp_path: Path, sample) -> None:
 
 DISK_FULL = """
 import errno, os, sys
-from harness import prepare
+from harness.data import prepare
 real = prepare.write_prepared_csv
 def fill_disk(frame, path, **kwargs):
     real(frame, path, **kwargs)  # a partial file exists when the disk fills up
@@ -285,7 +285,7 @@ def test_implausible_values_are_dropped_and_counted(tmp_path: Path, sample) -> N
 
 
 def _complete_finished_rows(header: list[str], rows: Rows) -> list[int]:
-    from harness.prepare import REQUIRED_COLUMNS
+    from harness.data.prepare import REQUIRED_COLUMNS
 
     status, emp = header.index("loan_status"), header.index("emp_length")
     required = [header.index(c) for c in REQUIRED_COLUMNS]

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from harness import output_pair
-from harness import prepare as prep
+from harness.data import prepare as prep
+from harness.data.plausible import RANGES, implausible_rows
+from harness.data.prepare import prepare_file, prepare_frame, prepared_card
 from harness.errors import DataError
-from harness.plausible import RANGES, implausible_rows
-from harness.prepare import prepare_file, prepare_frame, prepared_card
 from tests.test_prepare import frame, loan, step, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def test_a_crash_between_the_renames_leaves_no_card(tmp_path: Path, source: Path
 
 KILLED_WHILE_WRITING = """
 import os, signal, sys
-from harness import prepare
+from harness.data import prepare
 real = prepare.write_prepared_csv
 def write_then_die(frame, path, **kwargs):
     real(frame, path, **kwargs)

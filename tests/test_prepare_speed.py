@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from harness import prepare as prep
-from harness.csv_io import iter_tables
-from harness.csv_writer import one_hot_text, write_frame_csv
+from harness.data import prepare as prep
+from harness.data.csv_io import iter_tables
+from harness.data.csv_writer import one_hot_text, write_frame_csv
 from harness.errors import DataError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "loan_2011q4_head5k.csv"

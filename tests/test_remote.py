@@ -1,4 +1,4 @@
-"""harness.remote against a throwaway sshd on 127.0.0.1 (skipped when OpenSSH's sshd is not installed).
+"""harness.hosts.ssh against a throwaway sshd on 127.0.0.1 (skipped when OpenSSH's sshd is not installed).
 
 Because the "remote" host is this machine, every assertion about what arrived (or did not) reads the
 local filesystem directly instead of trusting the code under test.
@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from harness.errors import ConfigError, HostError
-from harness.inventory import cluster_from_mapping, load_inventory
-from harness.remote import (
+from harness.hosts.inventory import cluster_from_mapping, load_inventory
+from harness.hosts.ssh import (
     RemoteCluster,
     RemoteHost,
     SSHTarget,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError, HostError
-from harness.remote import RemoteCluster, RemoteHost, place_file
-from harness.remote_paths import check_remote_dir
+from harness.hosts.remote_paths import check_remote_dir
+from harness.hosts.ssh import RemoteCluster, RemoteHost, place_file
 from tests import test_remote
 from tests.test_remote import LENDING, Sshd, free_port
 
@@ -55,7 +55,7 @@ def test_bad_dir_is_refused_before_any_host_is_contacted(tmp_path: Path) -> None
     local = tmp_path / "t.csv"
     local.write_text("a,b\n1,2\n")
     # Nothing listens on either port: reaching the hosts would be a HostError, not a ConfigError.
-    from harness.remote import SSHTarget
+    from harness.hosts.ssh import SSHTarget
 
     targets = [SSHTarget(pid, f"h{pid}", "127.0.0.1", "nobody", free_port()) for pid in (9999, 9998)]
     remote = RemoteCluster(targets, tmp_path / "known_hosts")

@@ -1,4 +1,4 @@
-"""Tests for harness.report / harness.plots.
+"""Tests for harness.report.markdown / harness.report.figures.
 
 The results fixture follows the orchestrator's schema, with every number computed here from the real
 Lending Club sample: logistic regressions per arm on a seeded split, a one-shot weighted average of
@@ -25,8 +25,9 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, r
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from harness import plots, report
 from harness.errors import ConfigError
+from harness.report import figures as plots
+from harness.report import markdown as report
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_CANDIDATES = (

@@ -1,4 +1,4 @@
-"""Tests for harness.report_html: report.html as written by the real report writer, read back.
+"""Tests for harness.report.html: report.html as written by the real report writer, read back.
 
 The results come from tests/test_report.py's fixture (real Lending Club sample, numbers computed
 there). The page is read twice: by Python's HTML parser (structure, escaping, self-containment) and
@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness import plots, report, report_html
+from harness.report import figures as plots
+from harness.report import html as report_html
+from harness.report import markdown as report
 from tests.test_report import PNG_MAGIC, build_results, stub_figures  # noqa: F401 - token-PNG fixture
 
 CHROMIUM_TIMEOUT_S = 300  # a cold Chromium on a busy 2-core machine; only a hang should reach it

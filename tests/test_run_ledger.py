@@ -18,11 +18,11 @@ import pytest
 
 from harness.engines import run_ledger
 from harness.engines.base import UploadRequest
-from harness.engines.fate22 import upload_tables
+from harness.engines.fate22.client import upload_tables
+from harness.engines.run_guard import guarded_run, job_line
 from harness.engines.run_ledger import LedgerJob, RunLedger, sweep_orphans
 from harness.engines.upload_records import UploadRecords
 from harness.interrupts import Interrupted, raise_if_stopping, signals_interrupt
-from harness.run_guard import guarded_run, job_line
 
 ENDPOINT = "127.0.0.1:9380"
 

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.errors import ConfigError, DataError
-from harness.split import (
+from harness.data.split import (
     Scaler,
     fit_scaler,
     smote_balance,
     stratified_split,
     synthetic_id_offsets,
 )
+from harness.errors import ConfigError, DataError
 
 RAW = "/work/shared/data/lending_club/loan_2011q4_head5k.csv"
 NUMERIC = ["loan_amnt", "int_rate", "annual_inc", "dti", "revol_bal", "delinq_2yrs", "open_acc"]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_config
-from harness.engines.standalone import StandaloneEngine
-from harness.experiment import run_study
+from harness.engines.fate22.standalone import StandaloneEngine
+from harness.study.config import load_config
+from harness.study.pipeline import run_study
 
 pytestmark = pytest.mark.fate
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_config
 from harness.errors import ConfigError
-from harness.inventory import load_inventory
+from harness.hosts.inventory import load_inventory
+from harness.study.config import load_config
 from harness.yaml_io import load_yaml_text
 
 ROOT = Path(__file__).resolve().parents[1]

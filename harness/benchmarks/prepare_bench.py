@@ -76,7 +76,7 @@ def _child(mode: str, csv_path: Path, out_dir: Path, chunk_rows: int) -> dict:
     # Imports happen before the clock starts: both sides are timed on their work, not on start-up.
     import pyarrow.csv as pacsv
 
-    from harness.prepare import prepare_file
+    from harness.data.prepare import prepare_file
 
     result: dict = {}
     start = time.perf_counter()

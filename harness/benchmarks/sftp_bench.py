@@ -4,7 +4,7 @@ Every round sends the same incompressible file to every host at once and include
 connection (each ssh process does its own handshake too). Modes:
 
 - ``ssh-cat``: OpenSSH client, ``cat > file`` on the host: the ceiling for one SSH stream;
-- ``sftp-tuned``: harness.remote's upload (pipelined 255 KiB writes, large windows);
+- ``sftp-tuned``: harness.hosts.ssh's upload (pipelined 255 KiB writes, large windows);
 - ``sftp-default``: paramiko's ``putfo`` as shipped (32 KiB writes), to show what the tuning buys;
 - ``place``: the harness's full placement (existence check, upload, remote sha256sum, atomic mv).
 
@@ -26,8 +26,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from harness.inventory import load_inventory
-from harness.remote import RemoteCluster, RemoteHost, SSHTarget, known_hosts_path
+from harness.hosts.inventory import load_inventory
+from harness.hosts.ssh import RemoteCluster, RemoteHost, SSHTarget, known_hosts_path
 
 
 def ssh_cat(target: SSHTarget, known_hosts: Path, local: Path, remote: str) -> None:

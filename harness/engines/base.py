@@ -77,7 +77,7 @@ class JobResult:
     loss_history: list[float] = field(default_factory=list)
     # The guest's final model, {"weight": [...], "bias": [...]}, where the engine returns it.
     coefficients: dict[str, list[float]] = field(default_factory=dict)
-    # Bytes on the wire per party (harness.engines.wire.fit_traffic), where the engine counts them.
+    # Bytes on the wire per party (harness.engines.fate22.wire.fit_traffic), where the engine counts them.
     traffic: dict[str, Any] = field(default_factory=dict)
 
 

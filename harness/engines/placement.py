@@ -1,6 +1,6 @@
 """What each party's host holds: results.json's ``placement`` section and a placement.json beside it.
 
-Both cluster engines (FATE 2.2 and KubeFATE 1.8) place files the same way (harness/remote.py); this
+Both cluster engines (FATE 2.2 and KubeFATE 1.8) place files the same way (harness/hosts/ssh.py); this
 keeps their record of it in one shape so reports and isolation checks read one format.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 from harness.engines.base import UploadRequest
 from harness.errors import DataError
+from harness.hosts.ssh import Placement
 from harness.output_pair import replace_file
-from harness.remote import Placement
 
 
 def check_rows(request: UploadRequest, placed: Placement) -> None:

@@ -21,12 +21,12 @@ import yaml
 from labkit import REPO, Lab, LabHost, flow_code, request_spec, run_probe
 
 from harness.engines.base import HomoLRJob, Roles, Table, UploadRequest
-from harness.engines.cluster import ClusterEngine, endpoints_from_cluster, site_party_id
-from harness.engines.fate22 import FlowRestClient
+from harness.engines.fate22.client import FlowRestClient
+from harness.engines.fate22.hosts import ClusterEngine, endpoints_from_cluster, site_party_id
 from harness.errors import EngineError, HostError
-from harness.inventory import load_inventory
-from harness.logreg import HomoLRSettings
-from harness.metrics import binary_metrics
+from harness.hosts.inventory import load_inventory
+from harness.model.logreg import HomoLRSettings
+from harness.model.metrics import binary_metrics
 
 pytestmark = pytest.mark.lab
 

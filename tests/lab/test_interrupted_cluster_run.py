@@ -15,8 +15,8 @@ import pytest
 from labkit import REPO, Lab
 from studykit import Study
 
-from harness.engines.cluster import ClusterEngine
-from harness.engines.fate22 import FlowRestClient
+from harness.engines.fate22.client import FlowRestClient
+from harness.engines.fate22.hosts import ClusterEngine
 from harness.engines.run_ledger import ACTIVE_STATES
 from harness.errors import EngineError, FatelabError
 

@@ -19,9 +19,9 @@ import pytest
 from flow_routes import Route, routes
 from labkit import REPO, Lab, flow_code, request_spec, run_probe
 
-from harness.engines.cluster import flow_client_key
-from harness.engines.flow_auth import HEADER, sign
-from harness.inventory import load_inventory
+from harness.engines.fate22.auth import HEADER, sign
+from harness.engines.fate22.hosts import flow_client_key
+from harness.hosts.inventory import load_inventory
 
 pytestmark = pytest.mark.lab
 

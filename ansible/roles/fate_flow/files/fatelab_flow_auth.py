@@ -1,1 +1,1 @@
-../../../../harness/engines/flow_auth.py
+../../../../harness/engines/fate22/auth.py

@@ -17,7 +17,7 @@ and a timestamp only, and create an ``admin`` app whose token is the constant ``
   (``ofx`` ``remote_on_http``), and refusing the retry would fail jobs on a slow network.
 
 One file, stdlib only, used in two places: the harness imports it to sign, and FATE-Flow imports it as
-its hook module (as ``harness.engines.flow_auth`` for the embedded engine, as ``fatelab_flow_auth`` on a
+its hook module (as ``harness.engines.fate22.auth`` for the embedded engine, as ``fatelab_flow_auth`` on a
 cluster host, where Ansible installs this same file). It registers the hooks only when imported by
 FATE-Flow's HookManager, so importing it anywhere else has no side effect.
 """

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from harness.engines import run_ledger
 from harness.engines.base import HomoLRJob, JobResult, Roles
-from harness.engines.fate22 import TERMINAL_FAILURES, FlowRestClient, build_homo_lr_dag, collect_job_result
+from harness.engines.fate22.client import TERMINAL_FAILURES, FlowRestClient, build_homo_lr_dag, collect_job_result
 from harness.errors import EngineError
 from harness.interrupts import raise_if_stopping
 from harness.progress import JobProgress, Progress

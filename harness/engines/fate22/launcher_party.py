@@ -1,7 +1,7 @@
 """Inside FATE's multi-process launcher: one process per party, every fit of a run in one launch.
 
-Run as ``python -m harness.engines.launcher_party --plan PLAN.json --parties guest:9999 ...
---data_dir DIR --log_level WARNING`` (``harness.engines.launcher`` builds the command). This
+Run as ``python -m harness.engines.fate22.launcher_party --plan PLAN.json --parties guest:9999 ...
+--data_dir DIR --log_level WARNING`` (``harness.engines.fate22.launcher`` builds the command). This
 process is the launcher's parent: it starts the party processes with FATE's own
 ``MultiProcessLauncher`` (each gets FATE's standalone ``Context`` from ``init_context``), then waits
 for them itself instead of calling ``launch()``/``block_run()``, because FATE's wait blocks on a
@@ -10,7 +10,7 @@ and ``launch()`` ends in ``exit()``.
 
 Each party process runs :func:`run_party`: for every fit of the plan it takes part in, a federation
 of exactly that fit's parties (``FederationBuilder(...).build_standalone``) on the process's
-computing session, counted by :class:`harness.engines.wire.WireCounter`, and FATE's own
+computing session, counted by :class:`harness.engines.fate22.wire.WireCounter`, and FATE's own
 ``HomoLRClient`` / ``HomoLRServer`` as the ``homo_lr`` component runs them under FATE-Flow
 (``fate/components/components/homo_lr.py``: fit with the validate set, then predict it).
 Outputs go under the plan's ``out_dir``: ``fit<i>/scores.csv``, ``fit<i>/model.json``,
@@ -87,7 +87,7 @@ def run_fit(
     from fate.arch.context import Context
     from fate.arch.federation import FederationBuilder
 
-    from harness.engines.wire import WireCounter
+    from harness.engines.fate22.wire import WireCounter
 
     index = fit["index"]
     out = Path(plan["out_dir"]) / f"fit{index}"

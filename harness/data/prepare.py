@@ -11,7 +11,7 @@ The order of the steps matters and is recorded in the data card:
    ``n/a`` becomes missing, an unknown category is an error.
 6. ``drop_missing_rows``: drop rows with a missing value in a kept column.
 7. ``plausibility``: drop rows with a value outside the documented ranges of
-   :data:`harness.plausible.RANGES` (a negative income, a 99-year employment length), counted per rule.
+   :data:`harness.data.plausible.RANGES` (a negative income, a 99-year employment length), counted per rule.
 8. ``one_hot``: expand the categorical features with the fixed :data:`CATEGORIES`.
 
 Steps 1-4 only need per-column counters, so :func:`prepare_file` computes them in one streaming pass
@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness import output_pair
-from harness.csv_io import (
+from harness.data.csv_io import (
     block_size_for,
     file_sha256,
     iter_batches,
@@ -45,9 +45,9 @@ from harness.csv_io import (
     open_string_csv,
     read_header,
 )
-from harness.csv_writer import column_text, one_hot_text, write_pieces
+from harness.data.csv_writer import column_text, one_hot_text, write_pieces
+from harness.data.plausible import implausible_rows
 from harness.errors import DataError
-from harness.plausible import implausible_rows
 
 LABEL = "loan_status"
 ID_COLUMN = "sample_id"
@@ -160,7 +160,7 @@ NOTES: tuple[str, ...] = (
     "Distinct values are compared after trimming surrounding whitespace.",
     "Numbers must be finite: a value such as 1e999 (infinite as a float) is an error naming the "
     "column, like 'inf' or 'nan' written out.",
-    "plausibility drops complete rows with a value outside wide, documented ranges (harness/plausible.py: "
+    "plausibility drops complete rows with a value outside wide, documented ranges (harness/data/plausible.py: "
     "Lending Club's product rules or the field's meaning, e.g. annual_inc >= 0, emp_length 0-10, term "
     "36 or 60); rows_dropped_by_rule lists every rule, a row breaking several is counted under each.",
 )
@@ -575,7 +575,7 @@ def finish_preparation(scan: FinishedLoanScan, input_info: dict, source: str) ->
             f"{source}: after dropping rows with missing or implausible values {rows_out} rows remain "
             f"with classes {classes}; both classes (0 and 1) are needed",
             hint="check the missing values per column in the input and the plausibility ranges in "
-            "harness/plausible.py",
+            "harness/data/plausible.py",
         )
 
     steps.append(_step("one_hot", rows_out, rows_out, dict.fromkeys(CATEGORICAL_FEATURES, REASON_ONE_HOT)))
@@ -682,7 +682,7 @@ def prepare_file(
     check_required_columns(columns, f"input file {input_csv}")
     before = _identity(input_csv)
     rows_guess = int(before[0] / bytes_per_row) if progress else None
-    # The hash is a second read of the file (see harness.csv_io); hashlib releases the GIL, so it
+    # The hash is a second read of the file (see harness.data.csv_io); hashlib releases the GIL, so it
     # runs beside the parse instead of after it. The pool waits for it even when the scan fails.
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing = pool.submit(file_sha256, input_csv)
@@ -761,7 +761,7 @@ def _counted(batches: Iterator[pa.RecordBatch], bar: Any) -> Iterator[pa.RecordB
 
 def write_prepared_csv(parsed: dict[str, np.ndarray], path: Path, *, rows_per_slice: int = 100_000) -> None:
     """Write parsed, complete rows as prepared.csv: the same bytes as writing :func:`encode`'s frame
-    with :func:`~harness.csv_writer.write_frame_csv`, the one-hot blocks pasted straight from the codes.
+    with :func:`~harness.data.csv_writer.write_frame_csv`, the one-hot blocks pasted straight from the codes.
     """
     rows = len(parsed[LABEL])
     pieces = [column_text(np.arange(rows, dtype=np.int64))]

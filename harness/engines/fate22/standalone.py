@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
-from harness.engines.fate22 import FlowRestClient, upload_tables
-from harness.engines.fate22_jobs import SingleFlow, run_jobs
-from harness.engines.flow_server import LocalFlowServer
+from harness.engines.fate22.client import FlowRestClient, upload_tables
+from harness.engines.fate22.jobs import SingleFlow, run_jobs
+from harness.engines.fate22.server import LocalFlowServer
 from harness.engines.upload_records import UploadRecords
 from harness.progress import Progress
 

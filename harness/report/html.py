@@ -1,7 +1,7 @@
 """``report.html``: the study report as one self-contained page beside ``report.md``.
 
 Everything shown comes from the same JSON-normalised results dict and the same helpers that render
-``report.md`` (harness.report): the headline sentence, the number formatting, arm order and labels,
+``report.md`` (harness.report.markdown): the headline sentence, the number formatting, arm order and labels,
 the figure plans. This module only lays them out for a browser. The page needs nothing but itself:
 figures are embedded as ``data:`` URIs, the CSS is inline, there is no JavaScript and no network
 reference. Every string taken from the results is escaped, so a hostile error message or party name
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import report as rp
+from harness.report import markdown as rp
 
 HTML_FILE = "report.html"
 _NUM = ' class="num"'

@@ -3,7 +3,7 @@
 ``fatelab experiment --engine launcher``. The party processes (one per role and party of any fit)
 start once per run and import torch and FATE once; every fit then runs inside them with FATE's own
 ``HomoLRClient``/``HomoLRServer`` and FATE's standalone federation between the processes
-(:mod:`harness.engines.launcher_party`). Same FATE code as a FATE-Flow job, without the scheduler:
+(:mod:`harness.engines.fate22.launcher_party`). Same FATE code as a FATE-Flow job, without the scheduler:
 a FATE-Flow job spends about a minute scheduling a fit that trains in seconds.
 
 What this engine promises, like the others: ``upload_many`` then ``run_many`` return the guest's
@@ -34,9 +34,9 @@ from typing import Any
 import pandas as pd
 
 from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
-from harness.engines.launcher_party import OUTCOME
-from harness.engines.standalone import StandaloneEngine
-from harness.engines.wire import fit_traffic
+from harness.engines.fate22.launcher_party import OUTCOME
+from harness.engines.fate22.standalone import StandaloneEngine
+from harness.engines.fate22.wire import fit_traffic
 from harness.errors import EngineError
 from harness.progress import Progress
 
@@ -99,7 +99,7 @@ def launch_command(
     return [
         sys.executable,
         "-m",
-        "harness.engines.launcher_party",
+        "harness.engines.fate22.launcher_party",
         "--plan",
         str(plan_path),
         "--parties",
@@ -297,7 +297,7 @@ class LauncherEngine:
 
     def validate(self, job: tuple[str, HomoLRJob], ours: JobResult) -> dict[str, Any]:
         """The same fit as a FATE-Flow job on the reference engine; how far apart the two ended."""
-        from harness.validation import compare_fits
+        from harness.study.validation import compare_fits
 
         assert self.reference is not None
         what, homo_lr = job

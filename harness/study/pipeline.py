@@ -23,16 +23,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness import csv_io, csv_writer, plausible, prepare
-from harness.config import StudyConfig
+from harness.data import csv_io, csv_writer, plausible, prepare
+from harness.data.partition import SizePartitioner, partitioner_from_config
+from harness.data.split import Scaler, fit_scaler, smote_balance, stratified_split, synthetic_id_offsets
 from harness.engines.base import Engine, HomoLRJob, JobResult, Roles, Table, UploadRequest
 from harness.errors import DataError, EngineError
-from harness.logreg import LocalLogisticRegression
-from harness.metrics import binary_metrics, roc_points
+from harness.model.logreg import LocalLogisticRegression
+from harness.model.metrics import binary_metrics, roc_points
 from harness.output_pair import replace_file
-from harness.partition import SizePartitioner, partitioner_from_config
-from harness.report import render_summary_line, write_report
-from harness.split import Scaler, fit_scaler, smote_balance, stratified_split, synthetic_id_offsets
+from harness.report.markdown import render_summary_line, write_report
+from harness.study.config import StudyConfig
 
 LABEL = prepare.LABEL
 ID = prepare.ID_COLUMN

@@ -16,12 +16,12 @@ from typing import Any
 from harness.engines.base import Roles
 from harness.errors import ConfigError
 from harness.ids import check_distinct_parties, party_id
-from harness.logreg import HomoLRSettings
+from harness.model.logreg import HomoLRSettings
 from harness.yaml_io import load_yaml_file
 
 DEFAULT_SWEEP: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.2, 0.8), (0.3, 0.7), (0.4, 0.6), (0.5, 0.5))
 # standalone: the embedded FATE-Flow; cluster: the inventory's parties; launcher: FATE's own
-# multi-process launcher without FATE-Flow (harness/engines/launcher.py).
+# multi-process launcher without FATE-Flow (harness/engines/fate22/launcher.py).
 ENGINES = ("standalone", "cluster", "launcher")
 # The study's regularisation (FATE 1.8 HomoLR: penalty L2, alpha 1.0, RMSProp, full batch).
 STUDY_MODEL = HomoLRSettings(epochs=20, learning_rate=0.02, alpha=1.0, optimizer="rmsprop", penalty="l2")
@@ -66,7 +66,7 @@ class StudyConfig:
     log_columns: tuple[str, ...] = ("loan_amnt", "annual_inc", "revol_bal", "installment")
     engine: str = "standalone"
     inventory: Path | None = None
-    flow_port: int | None = None  # None: 9380 or $FATELAB_FLOW_PORT (engines/flow_server.py)
+    flow_port: int | None = None  # None: 9380 or $FATELAB_FLOW_PORT (engines/fate22/server.py)
     run_id: str | None = None
     # FATE 1.8 (KubeFATE inventories) only: hosts encrypt their model updates with Paillier.
     paillier: bool = False

@@ -33,8 +33,8 @@ with warnings.catch_warnings():
     import paramiko
 
 from harness.errors import ConfigError, HostError
-from harness.inventory import Cluster, Party
-from harness.remote_paths import check_remote_dir, create_dir_script
+from harness.hosts.inventory import Cluster, Party
+from harness.hosts.remote_paths import check_remote_dir, create_dir_script
 
 # One known_hosts file for Ansible and the harness; see known_hosts_path and docs/cluster-mode.md.
 KNOWN_HOSTS_VAR = "fatelab_known_hosts"

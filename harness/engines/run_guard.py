@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.engines import run_ledger
-from harness.engines.fate22 import FlowRestClient
+from harness.engines.fate22.client import FlowRestClient
 from harness.interrupts import shielded, signals_interrupt
 
 Say = Callable[[str], None]

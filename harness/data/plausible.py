@@ -8,7 +8,7 @@ the meaning of the field, never from the sample's own spread, so that no real lo
 bundled 4,999-row sample they drop no row.
 
 Non-finite numbers (``1e999``) are not a plausibility question: they are rejected as unparseable
-by :func:`harness.prepare.parse_number`, like ``inf`` and ``nan`` spelled out.
+by :func:`harness.data.prepare.parse_number`, like ``inf`` and ``nan`` spelled out.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """FATE 1.8 deployed by KubeFATE (docker-compose) on the inventory's hosts, one stack per party.
 
 Data placement: each party's CSV goes only to that party's host (verified SSH, sha256, atomic
-rename; :mod:`harness.remote`), into ``<deploy_dir>/confs-<id>/shared_dir/examples/fatelab/``.
+rename; :mod:`harness.hosts.ssh`), into ``<deploy_dir>/confs-<id>/shared_dir/examples/fatelab/``.
 KubeFATE's compose file bind-mounts ``shared_dir/examples`` at ``/data/projects/fate/examples`` in
 the party's ``client`` container (and its ``python`` container), so the file is visible there
 without a ``docker cp``. The upload itself runs where a KubeFATE user runs it: ``flow data upload``
@@ -26,8 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Roles, Table, UploadRequest
-from harness.engines.fate18 import FINAL_STATES, Flow18Client
-from harness.engines.fate18_study import (
+from harness.engines.fate18.client import FINAL_STATES, Flow18Client
+from harness.engines.fate18.mapping import (
     CONTAINER_EXAMPLES,
     MAPPING_TARGET,
     Fate18Options,
@@ -39,10 +39,8 @@ from harness.engines.fate18_study import (
 )
 from harness.engines.placement import PlacementLog, check_rows
 from harness.errors import ConfigError, EngineError, FatelabError, HostError, raise_collected
-from harness.inventory import Cluster, Party, load_inventory
-from harness.output_pair import replace_file
-from harness.progress import Progress
-from harness.remote import (
+from harness.hosts.inventory import Cluster, Party, load_inventory
+from harness.hosts.ssh import (
     DATA_GROUP_VAR,
     Placement,
     RemoteCluster,
@@ -51,9 +49,11 @@ from harness.remote import (
     known_hosts_path,
     place_file,
 )
+from harness.output_pair import replace_file
+from harness.progress import Progress
 
 if TYPE_CHECKING:
-    from harness.config import StudyConfig
+    from harness.study.config import StudyConfig
 
 # Same values as ansible/roles/kubefate/defaults/main.yml (a test keeps them equal).
 DEFAULT_DEPLOY_DIR = "/data/projects/fate"

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Roles, Table, UploadRequest
-from harness.engines.fate22 import TERMINAL_FAILURES, FlowRestClient, upload_tables
-from harness.engines.fate22_jobs import Watch, run_jobs
+from harness.engines.fate22.client import TERMINAL_FAILURES, FlowRestClient, upload_tables
+from harness.engines.fate22.jobs import Watch, run_jobs
 from harness.engines.placement import PlacementLog, check_rows
 from harness.engines.upload_records import UploadRecords
 from harness.errors import ConfigError, EngineError, FatelabError, raise_collected
-from harness.inventory import Cluster, Party, load_inventory
+from harness.hosts.inventory import Cluster, Party, load_inventory
+from harness.hosts.ssh import RemoteCluster
 from harness.progress import Progress
-from harness.remote import RemoteCluster
 
 DEFAULT_FLOW_PORT = 9380
 DEFAULT_DATA_DIR = "/var/lib/fatelab/data"

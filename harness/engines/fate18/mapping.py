@@ -2,7 +2,7 @@
 
 Pure functions only. The experiment hands every engine FATE 2.2-style parameters
 (``HomoLRSettings.fate_params``); this module maps them onto FATE 1.8's ``HomoLogisticParam``
-and builds the job with :mod:`harness.engines.fate18_job` (golden-tested against fate_client 1.8's
+and builds the job with :mod:`harness.engines.fate18.dsl` (golden-tested against fate_client 1.8's
 compile output). The one addition is the test set: a second Reader and a DataTransform that reuses
 the training transform's model feed HomoLR's ``validate_data``, FATE's own train-and-evaluate
 pattern (``examples/dsl/v2/homo_logistic_regression/homo_lr_train_eval_*.json``), so the final
@@ -19,11 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-from harness.engines import fate18_job as f18
 from harness.engines.base import HomoLRJob
-from harness.engines.fate18 import OutputData
+from harness.engines.fate18 import dsl as f18
+from harness.engines.fate18.client import OutputData
 from harness.errors import ConfigError, EngineError
-from harness.logreg import HomoLRSettings
+from harness.model.logreg import HomoLRSettings
 
 # The study's convergence rule, which FATE 1.8 (unlike 2.2) can express: stop when the arbiter's
 # aggregated loss changes by less than tol between iterations.

@@ -97,10 +97,10 @@ class FlowRestClient:
     """Thin adapter over one FATE-Flow 2.2 server (``FlowClient`` from fate_client)."""
 
     def __init__(self, host: str, port: int, auth_key: str | None = None) -> None:
-        """``auth_key``: the server's client key; every request is then signed (harness.engines.flow_auth)."""
+        """``auth_key``: the server's client key; every request is then signed (harness.engines.fate22.auth)."""
         from fate_client.flow_sdk import FlowClient
 
-        from harness.engines.flow_auth import signed_flow_client
+        from harness.engines.fate22.auth import signed_flow_client
 
         self.host = host
         self.port = port
@@ -174,7 +174,7 @@ class FlowRestClient:
     def wait(self, job_id: str, *, what: str, progress: bool | Progress, timeout: float = 3600.0) -> dict[str, Any]:
         """Poll until the job ends; on failure raise EngineError carrying the failing task's log."""
         # Imported here: fate22_jobs builds on this module.
-        from harness.engines.fate22_jobs import wait_job
+        from harness.engines.fate22.jobs import wait_job
 
         return wait_job(
             self,
@@ -235,7 +235,7 @@ class FlowRestClient:
 
     def model_coefficients(self, job_id: str, role: str, party_id: str, task_name: str = "homo_lr_0") -> dict:
         """A HomoLR task's output model as {"weight", "bias"} (what the launcher engine returns)."""
-        from harness.validation import coefficients_from_model, find_model
+        from harness.study.validation import coefficients_from_model, find_model
 
         response = self._client.output.query_model(job_id=job_id, role=role, party_id=party_id, task_name=task_name)
         model = find_model(self._ok(response, f"read the model of {task_name}").get("data"))

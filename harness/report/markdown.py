@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import plots, report_html
 from harness.errors import ConfigError
+from harness.report import figures as plots
+from harness.report import html as report_html
 
 LATEST = "latest"
 RESULTS_FILE = "results.json"
@@ -432,7 +433,7 @@ def _sweep_section(results: Mapping[str, Any]) -> list[str]:
 
 
 def bytes_text(traffic: Mapping[str, Any], per_party: bool = True) -> str:
-    """One fit's traffic: the total, then what each party sent (harness/engines/wire.py counts it)."""
+    """One fit's traffic: the total, then what each party sent (harness/engines/fate22/wire.py counts it)."""
     parties = (traffic.get("parties") or {}) if per_party else {}
     each = ", ".join(f"{p} {_int(t.get('bytes'))} B in {_int(t.get('messages'))} messages"
                      for p, t in parties.items() if isinstance(t, Mapping))
@@ -597,7 +598,7 @@ def _model_section(results: Mapping[str, Any]) -> list[str]:
 
 
 def validation_lines(block: Any) -> list[str]:
-    """The launcher's fit against the same fit as a FATE-Flow job (harness/validation.py)."""
+    """The launcher's fit against the same fit as a FATE-Flow job (harness/study/validation.py)."""
     if not isinstance(block, Mapping):
         return []
     verdict = "within" if block.get("within_bounds") else "**outside**"

@@ -1,4 +1,4 @@
-"""The fast writer behind prepared.csv (split out of :mod:`harness.prepare`, which calls it)."""
+"""The fast writer behind prepared.csv (split out of :mod:`harness.data.prepare`, which calls it)."""
 
 from __future__ import annotations
 

@@ -25,14 +25,14 @@ from pathlib import Path
 
 import yaml
 
-from harness.engines import flow_auth
+from harness.engines.fate22 import auth as flow_auth
 from harness.errors import EngineError
 
 READY_PATH = "/v2/site/info/query"
-# Client and site authentication on, checked by our hook module (harness/engines/flow_auth.py): another
+# Client and site authentication on, checked by our hook module (harness/engines/fate22/auth.py): another
 # local user reaching 127.0.0.1 must not make the server read or return files as the harness's user.
 AUTH_CONF = {"client": True, "site": True, "permission": False}
-HOOK_MODULE = "harness.engines.flow_auth"
+HOOK_MODULE = "harness.engines.fate22.auth"
 PORT_VARIABLE = "FATELAB_FLOW_PORT"
 
 
@@ -183,7 +183,7 @@ class LocalFlowServer:
             [self.host, self.http_port, self.grpc_port, self.party_id, self.cores, self.job_cores, str(self.python)]
             + [HOOK_MODULE, sorted(AUTH_CONF.items())]
             # A server started another way (before flow_main existed) is restarted through it.
-            + ["harness.engines.flow_main"]
+            + ["harness.engines.fate22.flow_main"]
         )
 
     def _started_with(self) -> str | None:
@@ -268,7 +268,7 @@ class LocalFlowServer:
         with open(self.log_dir / "console.log", "ab") as out, open(self.log_dir / "error.log", "ab") as err:
             process = subprocess.Popen(  # noqa: S603 (fixed argv)
                 # FATE's server script, through flow_main (longer self-call timeouts: see there).
-                [str(self.python), "-m", "harness.engines.flow_main", str(server)],
+                [str(self.python), "-m", "harness.engines.fate22.flow_main", str(server)],
                 stdout=out,
                 stderr=err,
                 stdin=subprocess.DEVNULL,

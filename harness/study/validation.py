@@ -16,7 +16,7 @@ import pandas as pd
 
 from harness.engines.base import JobResult
 from harness.errors import EngineError
-from harness.metrics import binary_metrics
+from harness.model.metrics import binary_metrics
 
 BOUNDS: dict[str, float] = {
     "max_abs_coef_diff": 1e-6,

@@ -1,0 +1,1 @@
+"""Party hosts: the inventory model and verified SSH/SFTP to them."""

@@ -1,0 +1,1 @@
+"""The study: its configuration, the pipeline of steps, validation between engines."""
