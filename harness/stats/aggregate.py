@@ -156,8 +156,9 @@ def _sweep(per_seed: Sequence[Mapping[str, Any]], seeds: Sequence[int], metrics:
         row: dict[str, Any] = {"ratio": list(ratio), "split": split_name(ratio), "parties": parties}
         values: Values = {}
         for arm in _sweep_arms(present):
-            got = [entries[ratio].get(arm, _absent({})) if ratio in entries
-                   else {"error": "this split is missing from this seed's sweep"} for entries in by_seed]
+            got = [entries[ratio].get(arm, _absent(run)) if ratio in entries
+                   else {"error": str(run.get("error") or "this split is missing from this seed's sweep")}
+                   for entries, run in zip(by_seed, per_seed, strict=True)]
             values[arm] = _collect(seeds, got, metrics, {"arm": arm, "split": row["split"]}, excluded)
             row[arm] = _intervals(values[arm], confidence)
         out.append(row)
