@@ -161,3 +161,15 @@ def test_a_real_effect_is_found_and_a_null_one_is_not() -> None:
 def test_caller_bugs_raise_value_error(per_seed: list[dict[str, Any]], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         aggregate(per_seed)
+
+
+def test_an_arm_failing_in_every_seed_says_there_is_no_data_not_too_few_seeds() -> None:
+    runs = synthetic_runs(4)
+    for r in runs:
+        r["arms"]["federated"] = {"error": "launcher died"}
+    out = aggregate(runs)
+    assert out["intervals"]["federated"]["auc"] == {"mean": None, "std": None, "low": None, "high": None, "n": 0,
+                                                    "note": "no seed produced this metric"}
+    assert out["claims"][0]["verdict"] == NOT_SHOWN
+    assert out["claims"][0]["evidence"][0]["why"].startswith("no seed in which both arms have this metric")
+    assert sum(1 for e in out["excluded_seeds"] if e["arm"] == "federated") == 4

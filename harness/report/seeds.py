@@ -102,8 +102,7 @@ def claims_table(results: Mapping[str, Any]) -> Table:
             row = len(t.rows)
             p = e.get("p_non_inferiority", e.get("p_value"))
             head = [str(claim.get("claim", "")), str(claim.get("verdict", ""))] if j == 0 else ["", ""]
-            t.rows.append([*head, (f"{_pair_label(e, results)}: {_diff(e.get('mean_diff'))} "
-                                   f"[{_diff(e.get('low'))}, {_diff(e.get('high'))}]") if e else rp._DASH,
+            t.rows.append([*head, f"{_pair_label(e, results)}: {_claim_numbers(e)}" if e else rp._DASH,
                            _p_text(p) if e else rp._DASH, str(e.get("n", rp._DASH)),
                            str(e.get("why") or claim.get("summary") or "")])
             if j == 0:
@@ -111,6 +110,14 @@ def claims_table(results: Mapping[str, Any]) -> Table:
                 if claim.get("verdict") == REFUTED:
                     t.bad.add((row, 1))
     return t
+
+
+def _claim_numbers(e: Mapping[str, Any]) -> str:
+    if not rp._is_number(e.get("mean_diff")):
+        return "no paired seed"
+    if not rp._is_number(e.get("low")):
+        return f"{_diff(e['mean_diff'])} (no interval)"
+    return f"{_diff(e['mean_diff'])} [{_diff(e.get('low'))}, {_diff(e.get('high'))}]"
 
 
 def intervals_table(results: Mapping[str, Any]) -> Table:

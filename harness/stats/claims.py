@@ -64,6 +64,8 @@ def _interval_text(c: Comparison) -> str:
 
 
 def _too_few(c: Comparison) -> str | None:
+    if not c.get("n"):
+        return "no seed in which both arms have this metric (see the excluded seeds)"
     if not (is_number(c.get("low")) and is_number(c.get("high"))):
         return f"{c.get('n', 0)} paired seed(s): no interval"
     return None
