@@ -44,6 +44,7 @@ def test_markdown_puts_claims_first_then_intervals_comparisons_sweep(results: di
     for claim in results["claims"]:
         assert claim["claim"] in text and f"**{claim['verdict']}**" in text
     assert "Non-inferiority (margin 0.01)" in text and "p < 0.025" in text
+    assert "- Federated − Centralised: mean " in text  # the sentence saying how the rule decided it
 
 
 def test_markdown_interval_cells_are_the_aggregate_numbers(results: dict[str, Any]) -> None:
@@ -107,7 +108,8 @@ def test_html_escapes_results_text_and_marks_refuted_verdicts(results: dict[str,
     refuted = merged(synthetic_runs(arm_shift={"federated": -0.03}))
     page_html = seeds.html_sections(refuted)
     assert '<td class="failed"><strong>refuted</strong></td>' in page_html
-    assert Page(page_html).row("seed-claims", refuted["claims"][0]["claim"])[1] == "refuted"
+    first = next(r for r in Page(page_html).tables["seed-claims"] if r[1:2] == [refuted["claims"][0]["claim"]])
+    assert first[0] == "refuted"
 
 
 def test_sweep_figure_draws_mean_and_band_per_arm(results: dict[str, Any], tmp_path: Path) -> None:

@@ -131,7 +131,8 @@ def test_claims_carry_the_numbers_that_decide_them() -> None:
     assert {"mean_diff", "low", "high", "n", "p_value", "p_non_inferiority", "margin", "why"} <= set(e)
     assert "0.025" in first["rule"] and "-0.01" in first["rule"]
     assert "federated - centralized" in first["summary"] and "n 10" in first["summary"]
-    assert claims[2]["claim"].endswith("(federated 50/50 vs federated 10/90)")
+    assert claims[2]["claim"] == ("The most balanced split (50/50) is not worse than the least balanced (10/90) "
+                                  "by more than 0.01 AUC")
 
 
 def test_without_local_arms_or_sweep_the_claims_say_what_is_missing() -> None:

@@ -93,23 +93,29 @@ def _pair_label(c: Mapping[str, Any], results: Mapping[str, Any]) -> str:
 
 
 def claims_table(results: Mapping[str, Any]) -> Table:
-    t = Table("seed-claims", ["Claim", "Verdict", "Paired difference [95% interval]", "p of the rule's test", "Seeds",
-                                   "Why"],
-              "llrrrl")
+    """Verdict first (short, so the table stays narrow), then the claim and the numbers deciding it;
+    the sentences saying why are ``claim_reasons``."""
+    t = Table("seed-claims", ["Verdict", "Claim", "Comparison", "Difference [95% interval]", "p (rule's test)",
+                              "Seeds"], "lllrrr")
     for claim in results.get("claims") or []:
-        evidence = claim.get("evidence") or [{}]
-        for j, e in enumerate(evidence):
+        for j, e in enumerate(claim.get("evidence") or [{}]):
             row = len(t.rows)
             p = e.get("p_non_inferiority", e.get("p_value"))
-            head = [str(claim.get("claim", "")), str(claim.get("verdict", ""))] if j == 0 else ["", ""]
-            t.rows.append([*head, f"{_pair_label(e, results)}: {_claim_numbers(e)}" if e else rp._DASH,
-                           _p_text(p) if e else rp._DASH, str(e.get("n", rp._DASH)),
-                           str(e.get("why") or claim.get("summary") or "")])
+            head = [str(claim.get("verdict", "")), str(claim.get("claim", ""))] if j == 0 else ["", ""]
+            t.rows.append([*head, _pair_label(e, results) if e else str(claim.get("summary", rp._DASH)),
+                           _claim_numbers(e) if e else rp._DASH, _p_text(p) if e else rp._DASH,
+                           str(e.get("n", rp._DASH))])
             if j == 0:
-                t.strong.add((row, 1))
+                t.strong.add((row, 0))
                 if claim.get("verdict") == REFUTED:
-                    t.bad.add((row, 1))
+                    t.bad.add((row, 0))
     return t
+
+
+def claim_reasons(results: Mapping[str, Any]) -> list[str]:
+    """For every comparison behind a claim, the sentence saying how the rule decided it."""
+    return [f"{_pair_label(e, results)}: {e.get('why', '')} ({e.get('verdict', '')})"
+            for claim in results.get("claims") or [] for e in claim.get("evidence") or []]
 
 
 def _claim_numbers(e: Mapping[str, Any]) -> str:
@@ -221,7 +227,8 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
         return []
     seeds = results.get("seeds") or []
     out = [f"## Claims across {len(seeds)} seeds", "", f"**{claims_line(results)}**", ""]
-    out += _md_table(claims_table(results)) + [f"- {line}" for line in method_lines(results)] + [""]
+    out += _md_table(claims_table(results)) + [f"- {rp._inline(line)}" for line in claim_reasons(results)] + [""]
+    out += ["How the verdicts are decided:", ""] + [f"- {line}" for line in method_lines(results)] + [""]
     out += ["## Intervals across seeds", "",
             f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions and SMOTE. "
             "Mean ± standard deviation [95% interval]; the last column says on how many seeds each number rests.",
@@ -262,6 +269,7 @@ def html_sections(results: Mapping[str, Any]) -> str:
     seeds = results.get("seeds") or []
     out = [f'<section class="headline" id="seed-claims-section"><h2>Claims across {len(seeds)} seeds</h2>',
            f'<p class="claim">{hp.esc(claims_line(results))}</p>', _html_table(claims_table(results)),
+           "<ul>" + "".join(f"<li>{hp.esc(line)}</li>" for line in claim_reasons(results)) + "</ul>",
            hp._paragraphs(method_lines(results), "note"), "</section>",
            '<h2 id="seed-intervals-section">Intervals across seeds</h2>',
            hp._paragraphs([f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions "

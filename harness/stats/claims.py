@@ -146,9 +146,9 @@ def study_claims(comparisons: Sequence[Comparison], sweep_pair: Comparison | Non
                          "no local-only arm to compare with"))
     if sweep_pair is not None:
         ev = [non_inferiority(sweep_pair, margin)]
-        claims.append(_claim(f"The most balanced split is not worse than the least balanced one by more than "
-                             f"{margin:g} {name} ({sweep_pair['a']} vs {sweep_pair['b']})",
-                             ev[0]["verdict"], rule, ev, ""))
+        most, least = (str(sweep_pair[k]).rpartition(" ")[2] for k in ("a", "b"))
+        claims.append(_claim(f"The most balanced split ({most}) is not worse than the least balanced ({least}) "
+                             f"by more than {margin:g} {name}", ev[0]["verdict"], rule, ev, ""))
     return claims
 
 
