@@ -1,0 +1,125 @@
+"""The split sweep across seeds (figure 4-3 with interval bands): per metric panel, one line per arm
+present in the sweep (the mean over seeds) with its 95% band, and the centralised arm's mean and
+band as a horizontal reference.
+
+Drawn like harness/report/figures.py: a ``matplotlib.figure.Figure`` built directly (no pyplot
+state, no window), colours shared with it so the federated series looks the same in every figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from harness.report import figures as plots
+from harness.report import markdown as rp
+
+FILE = "sweep_seeds.png"
+#: Panels of the figure: the two metrics figure 4-3 draws.
+PANELS: tuple[tuple[str, str], ...] = (("auc", "AUC"), ("specificity", "Specificity"))
+
+Cell = Mapping[str, Any] | None
+
+
+def _band(cells: Sequence[Cell]) -> tuple[list[float], list[float], list[float]]:
+    """Means, lows and highs as floats; NaN where a split has no value or no interval (n < 2)."""
+    def pick(c: Cell, key: str) -> float:
+        return plots._as_float(c.get(key) if isinstance(c, Mapping) else None)
+
+    return [pick(c, "mean") for c in cells], [pick(c, "low") for c in cells], [pick(c, "high") for c in cells]
+
+
+def plot_sweep_bands(
+    split_labels: Sequence[str],
+    panels: Mapping[str, Mapping[str, Sequence[Cell]]],
+    path: Path,
+    *,
+    references: Mapping[str, Cell] | None = None,
+    highlight: str | None = None,
+    parties: Sequence[str] | None = None,
+    n_seeds: int | None = None,
+) -> Path:
+    """``panels`` maps a metric's axis label to {arm label: one interval cell per split label}; a cell
+    is ``{"mean", "low", "high"}`` (None/NaN draw nothing). ``references`` maps the same metric labels
+    to the centralised arm's interval cell."""
+    if not split_labels:
+        raise ValueError("plot_sweep_bands needs at least one split")
+    if not panels:
+        raise ValueError("plot_sweep_bands needs at least one metric panel")
+    for metric, series in panels.items():
+        for arm, cells in series.items():
+            if len(cells) != len(split_labels):
+                raise ValueError(f"{metric} of {arm!r} has {len(cells)} values for {len(split_labels)} splits")
+    xs = list(range(len(split_labels)))
+    fig = Figure(figsize=(5.2 * len(panels), 4.8), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (metric, series) in zip(axes, panels.items(), strict=True):
+        finite = _draw_panel(ax, xs, series, highlight)
+        finite += _draw_reference(ax, (references or {}).get(metric))
+        lo, hi = min(finite, default=0.0), max(finite, default=1.0)
+        pad = max(0.02, (hi - lo) * 0.15)
+        ax.set_ylim(max(0.0, lo - pad), min(1.02, hi + pad))
+        ax.set_xticks(xs, list(split_labels))
+        who = f" (party {parties[0]} / party {parties[1]})" if parties and len(parties) == 2 else ""
+        ax.set_xlabel(f"Split of training rows{who}, %")
+        ax.set_ylabel(f"{metric} (test set)")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    seeds = f" over {n_seeds} seeds" if n_seeds else ""
+    fig.suptitle(f"Figure 4-3 across seeds: mean and 95% interval{seeds} per split")
+    fig.savefig(Path(path), dpi=plots.DPI, format="png")
+    return Path(path)
+
+
+def _draw_panel(ax: Any, xs: Sequence[int], series: Mapping[str, Sequence[Cell]], highlight: str | None) -> list[float]:
+    finite: list[float] = []
+    others = 0
+    for arm, cells in series.items():
+        mean, low, high = _band(cells)
+        if arm == highlight:
+            colour, width = plots._HIGHLIGHT, 2.2
+        else:
+            colour, width = plots._other_colour(others), 1.6
+            others += 1
+        ax.plot(xs, mean, marker="o", color=colour, linewidth=width, label=f"{arm} (mean)")
+        ax.fill_between(xs, low, high, color=colour, alpha=0.18, linewidth=0, label=f"{arm} (95% interval)")
+        finite += [v for v in mean + low + high if not math.isnan(v)]
+    return finite
+
+
+def _draw_reference(ax: Any, cell: Cell) -> list[float]:
+    mean, low, high = (v[0] for v in _band([cell]))
+    if math.isnan(mean):
+        return []
+    ax.axhline(mean, linestyle="--", color=plots._REFERENCE, linewidth=1.2, label=f"Centralised ({mean:.3f})")
+    if not (math.isnan(low) or math.isnan(high)):
+        ax.axhspan(low, high, color=plots._REFERENCE, alpha=0.08, linewidth=0, label="Centralised 95% interval")
+        return [mean, low, high]
+    return [mean]
+
+
+def plan(results: Mapping[str, Any]) -> rp.FigurePlan:
+    """The figure as a plan for the report (drawn, or skipped with the reason)."""
+    caption = "Figure 4-3 across seeds: AUC and specificity per split, mean and 95% interval"
+    rows = [r for r in results.get("sweep_intervals") or [] if isinstance(r, Mapping)]
+    if not rows:
+        return rp.FigurePlan(FILE, caption, None, "no sweep across seeds in this run")
+    arms = list(dict.fromkeys(k for r in rows for k, v in r.items() if isinstance(v, Mapping)
+                              and (k in (rp.FEDERATED, rp.CENTRALIZED) or str(k).startswith(rp.LOCAL_PREFIX))))
+    labels = [str(r.get("split") or rp.split_label(r.get("ratio") or [])) for r in rows]
+    panels = {title: {rp.arm_label(a, results): [(r.get(a) or {}).get(key) for r in rows] for a in arms}
+              for key, title in PANELS}
+    if not any(isinstance(c, Mapping) and rp._is_number(c.get("mean"))
+               for series in panels.values() for cells in series.values() for c in cells):
+        return rp.FigurePlan(FILE, caption, None, "no split produced metrics in any seed")
+    cen = (results.get("intervals") or {}).get(rp.CENTRALIZED) or {}
+    refs = {title: cen.get(key) for key, title in PANELS}
+    parties = rp._common_parties(rows)
+    n = len(results.get("seeds") or []) or None
+    return rp.FigurePlan(FILE, caption, lambda p: plot_sweep_bands(
+        labels, panels, p, references=refs, highlight=rp.arm_label(rp.FEDERATED, results), parties=parties,
+        n_seeds=n))

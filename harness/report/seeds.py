@@ -1,0 +1,286 @@
+"""The multi-seed sections of the report: claims with verdicts first, then intervals per arm and
+metric, the paired comparisons with p-values, the sweep with interval bands, excluded seeds and the
+method. Rendered as Markdown lines for report.md and as an HTML fragment for report.html.
+
+Input: the results dict with the blocks of ``harness.stats.aggregate.aggregate`` merged in (``seeds``,
+``claims``, ``intervals``, ``comparisons``, ``sweep_intervals``, ``excluded_seeds``, ``stats_method``).
+Each table is built once as plain text (``Table``) and laid out twice, so report.md and report.html
+cannot disagree. Arm labels, number formats and the HTML building blocks come from
+harness.report.markdown / harness.report.html.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.report import html as hp
+from harness.report import markdown as rp
+
+SHOWN, REFUTED = "shown", "refuted"
+#: Metrics of the sweep table: the two figure 4-3 draws, then the rest of the headline metrics.
+SWEEP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("auc", "AUC"), ("specificity", "Specificity"), ("ks", "KS"), ("recall", "Recall"), ("f1", "F1"))
+
+
+@dataclass
+class Table:
+    """One table as plain text: ``align`` has 'l'/'r' per column; ``strong`` marks cells to emphasise
+    (a verdict), ``bad`` cells that report a failure, ``focus`` the federated rows."""
+
+    table_id: str
+    headers: list[str]
+    align: str
+    rows: list[list[str]] = field(default_factory=list)
+    focus: set[int] = field(default_factory=set)
+    strong: set[tuple[int, int]] = field(default_factory=set)
+    bad: set[tuple[int, int]] = field(default_factory=set)
+
+
+def has_seeds(results: Mapping[str, Any]) -> bool:
+    """True when the run carries the multi-seed blocks (a single-seed run renders nothing here)."""
+    return isinstance(results.get("intervals"), Mapping) and bool(results.get("seeds"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Number formats
+
+
+def _diff(value: Any) -> str:
+    """A difference of two metrics: 4 decimals, since the effects compared are a few thousandths."""
+    if not rp._is_number(value):
+        return rp._DASH
+    text = f"{value:+.4f}"
+    return "±0.0000" if text in ("+0.0000", "-0.0000") else text.replace("-", "−")
+
+
+def _interval_cell(cell: Any, with_std: bool = True) -> str:
+    """'mean ± sd [low, high]'; with one seed only the mean and why there is no interval."""
+    if not isinstance(cell, Mapping) or not rp._is_number(cell.get("mean")):
+        return "no seed" if isinstance(cell, Mapping) else rp._DASH
+    if not rp._is_number(cell.get("low")):
+        return f"{rp.fmt3(cell['mean'])} (n = {cell.get('n', 1)}, no interval)"
+    spread = f" ± {rp.fmt3(cell.get('std'))}" if with_std else ""
+    return f"{rp.fmt3(cell['mean'])}{spread} [{rp.fmt3(cell['low'])}, {rp.fmt3(cell['high'])}]"
+
+
+def _n_text(cells: Sequence[Any]) -> str:
+    ns = sorted({c.get("n") for c in cells if isinstance(c, Mapping) and isinstance(c.get("n"), int)})
+    if not ns:
+        return rp._DASH
+    return str(ns[0]) if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
+
+
+def _p_text(p: Any) -> str:
+    return hp._p_value(p) if rp._is_number(p) else "n/a"
+
+
+def _label(arm: str, results: Mapping[str, Any]) -> str:
+    """An arm's label; a sweep arm named "<arm> <split>" by the aggregate reads "Federated, split 50/50"."""
+    name, _, split = arm.partition(" ")
+    if split and (name in (rp.FEDERATED, rp.CENTRALIZED) or name.startswith(rp.LOCAL_PREFIX)):
+        return f"{rp.arm_label(name, results)}, split {split}"
+    return rp.arm_label(arm, results)
+
+
+def _pair_label(c: Mapping[str, Any], results: Mapping[str, Any]) -> str:
+    return f"{_label(str(c.get('a')), results)} − {_label(str(c.get('b')), results)}"
+
+
+# --------------------------------------------------------------------------------------------------
+# The tables
+
+
+def claims_table(results: Mapping[str, Any]) -> Table:
+    """Verdict first (short, so the table stays narrow), then the claim and the numbers deciding it;
+    the sentences saying why are ``claim_reasons``."""
+    t = Table("seed-claims", ["Verdict", "Claim", "Comparison", "Difference [95% interval]", "p (rule's test)",
+                              "Seeds"], "lllrrr")
+    for claim in results.get("claims") or []:
+        for j, e in enumerate(claim.get("evidence") or [{}]):
+            row = len(t.rows)
+            p = e.get("p_non_inferiority", e.get("p_value"))
+            head = [str(claim.get("verdict", "")), str(claim.get("claim", ""))] if j == 0 else ["", ""]
+            t.rows.append([*head, _pair_label(e, results) if e else str(claim.get("summary", rp._DASH)),
+                           _claim_numbers(e) if e else rp._DASH, _p_text(p) if e else rp._DASH,
+                           str(e.get("n", rp._DASH))])
+            if j == 0:
+                t.strong.add((row, 0))
+                if claim.get("verdict") == REFUTED:
+                    t.bad.add((row, 0))
+    return t
+
+
+def claim_reasons(results: Mapping[str, Any]) -> list[str]:
+    """For every comparison behind a claim, the sentence saying how the rule decided it."""
+    return [f"{_pair_label(e, results)}: {e.get('why', '')} ({e.get('verdict', '')})"
+            for claim in results.get("claims") or [] for e in claim.get("evidence") or []]
+
+
+def _claim_numbers(e: Mapping[str, Any]) -> str:
+    if not rp._is_number(e.get("mean_diff")):
+        return "no paired seed"
+    if not rp._is_number(e.get("low")):
+        return f"{_diff(e['mean_diff'])} (no interval)"
+    return f"{_diff(e['mean_diff'])} [{_diff(e.get('low'))}, {_diff(e.get('high'))}]"
+
+
+def intervals_table(results: Mapping[str, Any]) -> Table:
+    intervals = results.get("intervals") or {}
+    cols = [(k, h) for k, h in rp.METRIC_COLUMNS if any(k in (v or {}) for v in intervals.values())]
+    t = Table("seed-intervals", ["Arm", *(h for _, h in cols), "Seeds"], "l" + "r" * (len(cols) + 1))
+    for arm in rp.arm_order({**results, "arms": intervals}):
+        cells = intervals[arm] or {}
+        if arm == rp.FEDERATED:
+            t.focus.add(len(t.rows))
+        t.rows.append([_label(arm, results), *(_interval_cell(cells.get(k)) for k, _ in cols),
+                       _n_text([cells.get(k) for k, _ in cols])])
+    return t
+
+
+def comparisons_table(results: Mapping[str, Any]) -> Table:
+    t = Table("seed-comparisons", ["Paired comparison", "Metric", "Mean difference", "95% interval",
+                                   "Wilcoxon p", "Seeds", "Test", "Note"], "llrrrrll")
+    names = dict(rp.METRIC_COLUMNS)
+    for c in results.get("comparisons") or []:
+        if not isinstance(c, Mapping):
+            continue
+        bounds = (f"[{_diff(c.get('low'))}, {_diff(c.get('high'))}]" if rp._is_number(c.get("low"))
+                  else "no interval")
+        t.rows.append([_pair_label(c, results), names.get(str(c.get("metric")), str(c.get("metric"))),
+                       _diff(c.get("mean_diff")), bounds, _p_text(c.get("p_value")), str(c.get("n", rp._DASH)),
+                       str(c.get("p_method", rp._DASH)), str(c.get("note", ""))])
+    return t
+
+
+def _sweep_arms(row: Mapping[str, Any]) -> list[str]:
+    return [k for k, v in row.items() if isinstance(v, Mapping)
+            and (k in (rp.FEDERATED, rp.CENTRALIZED) or str(k).startswith(rp.LOCAL_PREFIX))]
+
+
+def sweep_table(results: Mapping[str, Any]) -> Table:
+    rows = results.get("sweep_intervals") or []
+    parties = {tuple(r.get("parties") or ()) for r in rows}
+    who = "/".join(next(iter(parties))) if len(parties) == 1 and next(iter(parties)) else ""
+    t = Table("seed-sweep", [f"Split {who} (%)".replace("  ", " "), "Arm",
+                             *(f"{h} [95%]" for _, h in SWEEP_COLUMNS), "Seeds"],
+              "rl" + "r" * (len(SWEEP_COLUMNS) + 1))
+    for r in rows:
+        for arm in _sweep_arms(r):
+            cells = r[arm]
+            t.rows.append([str(r.get("split", rp.split_label(r.get("ratio") or []))), _label(arm, results),
+                           *(_interval_cell(cells.get(k), with_std=False) for k, _ in SWEEP_COLUMNS),
+                           _n_text([cells.get(k) for k, _ in SWEEP_COLUMNS])])
+    return t
+
+
+def excluded_lines(results: Mapping[str, Any]) -> list[str]:
+    """One sentence per excluded seed/arm, or one saying that every seed counted."""
+    out = []
+    for e in results.get("excluded_seeds") or []:
+        where = _label(str(e.get("arm", "?")), results)
+        if e.get("split"):
+            where += f", sweep split {e['split']}"
+        if e.get("metric"):
+            where += f", {e['metric']}"
+        out.append(f"Seed {e.get('seed')}, {where}: {e.get('reason', 'no reason recorded')}")
+    return out
+
+
+def method_lines(results: Mapping[str, Any]) -> list[str]:
+    """How the numbers were computed and how the verdicts were decided (from ``stats_method``)."""
+    m = results.get("stats_method") or {}
+    rules = m.get("rules") or {}
+    lines = [f"Intervals: {m['interval']}." if m.get("interval") else "",
+             f"Paired test: {m['paired_test']}." if m.get("paired_test") else "",
+             (f"Claims are decided on {str(m.get('claim_metric', 'auc')).upper()} only (the primary endpoint); the "
+              "other metrics are reported without verdicts.")]
+    if rules.get("non_inferiority"):
+        lines.append(f"Non-inferiority (margin {m.get('margin')}): {rules['non_inferiority']}.")
+    if rules.get("superiority"):
+        lines.append(f"Superiority: {rules['superiority']}.")
+    return [line for line in lines if line]
+
+
+def claims_line(results: Mapping[str, Any]) -> str:
+    """One line for the top of the report and the CLI: every claim with its verdict."""
+    claims = results.get("claims") or []
+    n = len(results.get("seeds") or [])
+    body = "; ".join(f"{c.get('claim')}: {c.get('verdict')}" for c in claims) or "no claims evaluated"
+    return f"Across {n} seed{'s' if n != 1 else ''}: {body}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Markdown
+
+
+def _md_table(t: Table) -> list[str]:
+    rows = [[f"**{c}**" if ((i, j) in t.strong and c) or (j == 0 and i in t.focus) else c
+             for j, c in enumerate(r)] for i, r in enumerate(t.rows)]
+    return [*rp._table(t.headers, rows, align=t.align), ""]
+
+
+def markdown_sections(results: Mapping[str, Any]) -> list[str]:
+    """The multi-seed part of report.md, claims first; [] for a single-seed run."""
+    if not has_seeds(results):
+        return []
+    seeds = results.get("seeds") or []
+    out = [f"## Claims across {len(seeds)} seeds", "", f"**{claims_line(results)}**", ""]
+    out += _md_table(claims_table(results)) + [f"- {rp._inline(line)}" for line in claim_reasons(results)] + [""]
+    out += ["How the verdicts are decided:", ""] + [f"- {line}" for line in method_lines(results)] + [""]
+    out += ["## Intervals across seeds", "",
+            f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions and SMOTE. "
+            "Mean ± standard deviation [95% interval]; the last column says on how many seeds each number rests.",
+            ""]
+    out += _md_table(intervals_table(results))
+    out += ["## Paired comparisons", "", "Differences over the same seeds (first arm minus second).", ""]
+    out += _md_table(comparisons_table(results))
+    sweep = sweep_table(results)
+    if sweep.rows:
+        out += ["## Split sweep across seeds", "", "Mean [95% interval] per split.", ""] + _md_table(sweep)
+    excluded = excluded_lines(results)
+    out += ["### Excluded seeds", ""]
+    out += [f"- {rp._inline(line)}" for line in excluded] if excluded else ["None: every seed counted."]
+    return [*out, ""]
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML
+
+
+def _html_table(t: Table) -> str:
+    def cell(i: int, j: int, text: str) -> str:
+        cls = "failed" if (i, j) in t.bad else ("num" if t.align[j] == "r" else "")
+        attrs = f' class="{cls}"' if cls else ""
+        inner = f"<strong>{hp.esc(text)}</strong>" if (i, j) in t.strong else hp.esc(text)
+        return f"<td{attrs}>{inner}</td>"
+
+    focus = ' class="focus"'
+    rows = (f"<tr{focus if i in t.focus else ''}>{''.join(cell(i, j, c) for j, c in enumerate(r))}</tr>"
+            for i, r in enumerate(t.rows))
+    return hp._table(t.headers, t.align, rows, table_id=t.table_id)
+
+
+def html_sections(results: Mapping[str, Any]) -> str:
+    """The multi-seed part of report.html as a fragment, claims first; '' for a single-seed run."""
+    if not has_seeds(results):
+        return ""
+    seeds = results.get("seeds") or []
+    out = [f'<section class="headline" id="seed-claims-section"><h2>Claims across {len(seeds)} seeds</h2>',
+           f'<p class="claim">{hp.esc(claims_line(results))}</p>', _html_table(claims_table(results)),
+           "<ul>" + "".join(f"<li>{hp.esc(line)}</li>" for line in claim_reasons(results)) + "</ul>",
+           hp._paragraphs(method_lines(results), "note"), "</section>",
+           '<h2 id="seed-intervals-section">Intervals across seeds</h2>',
+           hp._paragraphs([f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions "
+                           "and SMOTE. Mean ± standard deviation [95% interval]."], "meta"),
+           _html_table(intervals_table(results)),
+           '<h2 id="seed-comparisons-section">Paired comparisons</h2>', _html_table(comparisons_table(results))]
+    sweep = sweep_table(results)
+    if sweep.rows:
+        out += ['<h2 id="seed-sweep-section">Split sweep across seeds</h2>', _html_table(sweep)]
+    excluded = excluded_lines(results)
+    out.append("<h3>Excluded seeds</h3>")
+    out.append('<ul class="issues">' + "".join(f"<li>{hp.esc(line)}</li>" for line in excluded) + "</ul>"
+               if excluded else hp._paragraphs(["None: every seed counted."], "note"))
+    return "".join(out)
