@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -193,3 +194,17 @@ def test_revol_util_over_100_percent_is_kept() -> None:
 def test_card_json_is_what_prepare_file_returns(tmp_path: Path, source: Path) -> None:
     card = prepare_file(source, tmp_path / "out")
     assert json.loads((tmp_path / "out" / "data_card.json").read_text()) == card
+
+
+# Computed by prepare_file before it was split into modules (commit 087ea9b): the bundled sample must
+# keep preparing to the same bytes. The card is pinned without input.path, which names this checkout.
+SAMPLE_PREPARED_SHA256 = "f3d44038f251b88bf987298ef570c00561bca9517680e4ce98f2546f91c98213"
+SAMPLE_CARD_SHA256 = "4239e4a75c7eafeeaf9be7302aae54c9b297a6a570acc487305b14f29ba3f220"
+
+
+def test_bundled_sample_prepares_to_pinned_bytes(tmp_path: Path) -> None:
+    card = prepare_file(ROOT / "data" / "loan_2011q4_head5k.csv", tmp_path / "out")
+    assert output_pair.file_sha256(tmp_path / "out" / "prepared.csv") == SAMPLE_PREPARED_SHA256
+    assert json.loads((tmp_path / "out" / "data_card.json").read_text()) == card
+    card["input"]["path"] = None
+    assert hashlib.sha256(json.dumps(card, sort_keys=True).encode()).hexdigest() == SAMPLE_CARD_SHA256
