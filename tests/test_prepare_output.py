@@ -15,6 +15,7 @@ import pytest
 
 from harness import output_pair
 from harness.data import prepare as prep
+from harness.data import scan
 from harness.data.plausible import RANGES, implausible_rows
 from harness.data.prepare import prepare_file, prepare_frame, prepared_card
 from harness.errors import DataError
@@ -122,15 +123,15 @@ def test_files_follow_the_umask(tmp_path: Path, source: Path) -> None:
 
 
 def test_input_changed_while_read_is_an_error(tmp_path: Path, source: Path, monkeypatch) -> None:
-    real_scan = prep._scan
+    real_scan = scan.scan_file
 
     def scan_then_append(path, *args):
-        scan = real_scan(path, *args)
+        counters = real_scan(path, *args)
         with Path(path).open("a") as fh:
             fh.write("\n")
-        return scan
+        return counters
 
-    monkeypatch.setattr(prep, "_scan", scan_then_append)
+    monkeypatch.setattr(scan, "scan_file", scan_then_append)
     with pytest.raises(DataError, match="changed while it was being read"):
         prepare_file(source, tmp_path / "out")
     assert not (tmp_path / "out").exists()
