@@ -413,3 +413,14 @@ def test_dropped_columns_are_grouped_by_reason(written: tuple[Path, Path], resul
     step = next(s for s in results["data"]["card"]["steps"] if s["dropped_columns"])
     row = next(line for line in md.splitlines() if line.startswith(f"| {step['name']} | not a feature"))
     assert row.count("`") == 2 * len(step["dropped_columns"])
+
+
+def test_to_jsonable_takes_what_the_study_records(tmp_path: Path) -> None:
+    # The study's results hold numpy numbers, paths and sets (e.g. a scaler's pass-through columns);
+    # one conversion serves it and the report, and a set is written in sorted order.
+    value = {1: np.float32(0.5), "dir": tmp_path, "cols": frozenset({"b", "a"}), "arr": np.arange(3),
+             "nan": float("nan"), "nested": ({"x"}, [np.int64(7)])}
+    assert report.to_jsonable(value) == {"1": 0.5, "dir": str(tmp_path), "cols": ["a", "b"], "arr": [0, 1, 2],
+                                         "nan": None, "nested": [["x"], [7]]}
+    with pytest.raises(TypeError, match=r"results\['bad'\] is a object"):
+        report.to_jsonable({"bad": object()})

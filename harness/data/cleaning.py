@@ -18,26 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from harness.data import lending_club as lc
 from harness.data.encode import encode
-from harness.data.lending_club import (
-    CATEGORICAL_FEATURES,
-    CATEGORIES,
-    GROUP_COLUMNS,
-    ID_COLUMN,
-    LABEL,
-    LABEL_MAP,
-    NEGATIVE_STATUS,
-    NOTES,
-    POSITIVE_STATUS,
-    REASON_MISSING,
-    REASON_ONE_HOT,
-    REASON_SINGLE,
-    REQUIRED_COLUMNS,
-    STUDY_FEATURES,
-    feature_columns,
-    output_columns,
-    selection_reason,
-)
 from harness.data.parsing import parse_column
 from harness.data.plausible import implausible_rows
 from harness.data.scan import FinishedLoanScan
@@ -51,7 +33,7 @@ class PreparedData:
     """The prepared rows and their data card.
 
     ``parsed`` holds one array per parsed column (numbers, category codes, group values, label);
-    :attr:`frame` lays them out as prepared.csv's columns (:func:`output_columns`) on first use.
+    :attr:`frame` lays them out as prepared.csv's columns (:func:`lc.output_columns`) on first use.
     prepare_file writes the file from ``parsed`` directly: building a 40-column frame first cost
     about as much as writing it.
     """
@@ -84,7 +66,7 @@ def finish_preparation(scan: FinishedLoanScan, input_info: dict, source: str) ->
     complete, rows_out = rows_out, int((~implausible).sum())
     steps.append(_step("plausibility", complete, rows_out, {}, rows_dropped_by_rule=by_rule))
     _check_both_classes(parsed, rows_out, source)
-    steps.append(_step("one_hot", rows_out, rows_out, dict.fromkeys(CATEGORICAL_FEATURES, REASON_ONE_HOT)))
+    steps.append(_step("one_hot", rows_out, rows_out, dict.fromkeys(lc.CATEGORICAL_FEATURES, lc.REASON_ONE_HOT)))
     return PreparedData(parsed=parsed, card=_card(scan, steps, parsed, input_info))
 
 
@@ -96,7 +78,7 @@ def _check_labels(scan: FinishedLoanScan, source: str) -> None:
     if scan.rows_in == 0:
         raise DataError(f"{source} has a header but no data rows", hint="supply the full loan.csv")
     absent = [
-        f"{status!r} (label {label})" for status, label in LABEL_MAP.items() if not scan.status_counts[status]
+        f"{status!r} (label {label})" for status, label in lc.LABEL_MAP.items() if not scan.status_counts[status]
     ]
     if absent:
         found = ", ".join(f"{s!r}: {c}" for s, c in scan.status_counts.most_common(8))
@@ -116,11 +98,11 @@ def _column_steps(scan: FinishedLoanScan, source: str) -> list[dict]:
             scan.rows_in,
             finished,
             {},
-            kept_statuses={s: scan.status_counts[s] for s in LABEL_MAP},
-            label_map=dict(LABEL_MAP),
+            kept_statuses={s: scan.status_counts[s] for s in lc.LABEL_MAP},
+            label_map=dict(lc.LABEL_MAP),
         )
     ]
-    dropped_missing = {c: REASON_MISSING for c in scan.columns if 3 * scan.missing[c] > finished}
+    dropped_missing = {c: lc.REASON_MISSING for c in scan.columns if 3 * scan.missing[c] > finished}
     steps.append(
         _step(
             "column_missingness",
@@ -131,19 +113,19 @@ def _column_steps(scan: FinishedLoanScan, source: str) -> list[dict]:
         )
     )
     remaining = [c for c in scan.columns if c not in dropped_missing]
-    dropped_single = {c: REASON_SINGLE for c in remaining if c != LABEL and len(scan.distinct[c]) < 2}
+    dropped_single = {c: lc.REASON_SINGLE for c in remaining if c != lc.LABEL and len(scan.distinct[c]) < 2}
     steps.append(_step("single_value", finished, finished, dropped_single))
     _refuse_lost_study_columns(scan, source, {**dropped_single, **dropped_missing})
     remaining = [c for c in remaining if c not in dropped_single]
-    kept = set(REQUIRED_COLUMNS)
-    dropped_selection = {c: selection_reason(c) for c in remaining if c not in kept}
+    kept = set(lc.REQUIRED_COLUMNS)
+    dropped_selection = {c: lc.selection_reason(c) for c in remaining if c not in kept}
     steps.append(_step("feature_selection", finished, finished, dropped_selection))
     return steps
 
 
 def _refuse_lost_study_columns(scan: FinishedLoanScan, source: str, dropped: dict[str, str]) -> None:
     """A study column dropped by the cleaning rules means the input is not (enough of) loan.csv."""
-    lost = [c for c in (*STUDY_FEATURES, *GROUP_COLUMNS) if c in dropped]
+    lost = [c for c in (*lc.STUDY_FEATURES, *lc.GROUP_COLUMNS) if c in dropped]
     if lost:
         detail = "; ".join(_drop_reason_detail(scan, c, dropped[c]) for c in lost)
         raise DataError(
@@ -154,7 +136,7 @@ def _refuse_lost_study_columns(scan: FinishedLoanScan, source: str, dropped: dic
 
 
 def _drop_reason_detail(scan: FinishedLoanScan, column: str, reason: str) -> str:
-    if reason == REASON_MISSING:
+    if reason == lc.REASON_MISSING:
         return f"{column} ({reason}: {scan.missing[column]} of {scan.finished_rows} finished loans missing)"
     return f"{column} ({reason})"
 
@@ -164,7 +146,7 @@ def _parse_kept(raw: pa.Table) -> tuple[Parsed, Parsed, dict[str, int]]:
     parsed: Parsed = {}
     missing: Parsed = {}
     made_missing: dict[str, int] = {}
-    parsed_columns = (*STUDY_FEATURES, *GROUP_COLUMNS)
+    parsed_columns = (*lc.STUDY_FEATURES, *lc.GROUP_COLUMNS)
     # Arrow's and numpy's kernels release the GIL, so two columns are parsed at a time; results are
     # taken in column order, so an error names the same (first) bad column as a serial loop would.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -175,8 +157,8 @@ def _parse_kept(raw: pa.Table) -> tuple[Parsed, Parsed, dict[str, int]]:
         lost_values = int(missing[column].sum()) - raw.column(column).null_count
         if lost_values:
             made_missing[column] = lost_values
-    status = pc.utf8_trim_whitespace(raw.column(LABEL))
-    parsed[LABEL] = pc.equal(status, POSITIVE_STATUS).to_numpy(zero_copy_only=False).astype(np.int64)
+    status = pc.utf8_trim_whitespace(raw.column(lc.LABEL))
+    parsed[lc.LABEL] = pc.equal(status, lc.POSITIVE_STATUS).to_numpy(zero_copy_only=False).astype(np.int64)
     return parsed, missing, made_missing
 
 
@@ -186,7 +168,7 @@ def _take_rows(parsed: Parsed, keep: np.ndarray) -> Parsed:
 
 
 def _check_both_classes(parsed: Parsed, rows_out: int, source: str) -> None:
-    classes = sorted(set(np.unique(parsed[LABEL]).tolist()))
+    classes = sorted(set(np.unique(parsed[lc.LABEL]).tolist()))
     if classes != [0, 1]:
         raise DataError(
             f"{source}: after dropping rows with missing or implausible values {rows_out} rows remain "
@@ -197,20 +179,20 @@ def _check_both_classes(parsed: Parsed, rows_out: int, source: str) -> None:
 
 
 def _card(scan: FinishedLoanScan, steps: list[dict], parsed: Parsed, input_info: dict) -> dict:
-    rows_out = len(parsed[LABEL])
-    positives = int(parsed[LABEL].sum())
+    rows_out = len(parsed[lc.LABEL])
+    positives = int(parsed[lc.LABEL].sum())
     return {
         "rows_in": scan.rows_in,
         "rows_out": rows_out,
         "steps": steps,
-        "label_counts_dropped": {s: c for s, c in sorted(scan.status_counts.items()) if s not in LABEL_MAP},
+        "label_counts_dropped": {s: c for s, c in sorted(scan.status_counts.items()) if s not in lc.LABEL_MAP},
         "class_balance": {"1": positives, "0": rows_out - positives},
-        "features": feature_columns(output_columns()),
-        "categories": {c: list(v) for c, v in CATEGORIES.items()},
-        "columns": output_columns(),
-        "id_column": ID_COLUMN,
-        "label": {"column": LABEL, "positive": POSITIVE_STATUS, "negative": NEGATIVE_STATUS},
-        "group_columns": list(GROUP_COLUMNS),
+        "features": lc.feature_columns(lc.output_columns()),
+        "categories": {c: list(v) for c, v in lc.CATEGORIES.items()},
+        "columns": lc.output_columns(),
+        "id_column": lc.ID_COLUMN,
+        "label": {"column": lc.LABEL, "positive": lc.POSITIVE_STATUS, "negative": lc.NEGATIVE_STATUS},
+        "group_columns": list(lc.GROUP_COLUMNS),
         "input": input_info,
-        "notes": list(NOTES),
+        "notes": list(lc.NOTES),
     }

@@ -77,18 +77,20 @@ def parse_emp_length(text: str) -> float | None:
         return None
     if _EMP_UNDER_ONE.fullmatch(text):
         return 0.0
-    match = _EMP_YEARS.fullmatch(text)
-    if not match:
-        raise ValueError("an employment length like '10+ years', '< 1 year' or 'n/a'")
-    return float(match.group(1))
+    return _leading_number(_EMP_YEARS, text, "an employment length like '10+ years', '< 1 year' or 'n/a'")
 
 
 @_blank_is_missing
 def parse_term(text: str) -> float:
     """' 36 months' -> 36."""
-    match = _TERM.fullmatch(text)
+    return _leading_number(_TERM, text, "a term like ' 36 months'")
+
+
+def _leading_number(pattern: re.Pattern[str], text: str, expected: str) -> float:
+    """The number ``pattern`` captures first when it matches all of ``text``; else ``expected`` is wrong."""
+    match = pattern.fullmatch(text)
     if not match:
-        raise ValueError("a term like ' 36 months'")
+        raise ValueError(expected)
     return float(match.group(1))
 
 

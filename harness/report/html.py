@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.report import results as rv  # rv: the results as the report reads them
 from harness.report.claims import gap_paragraphs, headline
 from harness.report.figures import FigurePlan
 from harness.report.format import (
@@ -30,22 +31,6 @@ from harness.report.format import (
     plain,
     signed,
     timing,
-)
-from harness.report.results import (
-    CENTRALIZED,
-    FEDERATED,
-    REPORT_FILE,
-    RESULTS_FILE,
-    arm_label,
-    arm_metrics,
-    arm_order,
-    best_local,
-    common_parties,
-    error_text,
-    is_ok,
-    jobs_text,
-    missing_arms,
-    sweep_label,
 )
 
 HTML_FILE = "report.html"
@@ -119,9 +104,9 @@ def _row(label: str, cells: Sequence[str], focus: bool = False) -> str:
 
 def _metric_tds(m: Any, keys: Sequence[tuple[str, str]]) -> list[str]:
     """One arm's metrics, numbers right-aligned; a failed arm is one cell saying why."""
-    if is_ok(m):
+    if rv.is_ok(m):
         return [_td(fmt3(m.get(k)), "num") for k, _ in keys]
-    return [_td(f"failed: {error_text(m)}", "failed", len(keys))]
+    return [_td(f"failed: {rv.error_text(m)}", "failed", len(keys))]
 
 
 def _kv_table(mapping: Mapping[str, Any], key_header: str, value_header: str) -> str:
@@ -139,26 +124,26 @@ def _paragraphs(lines: Iterable[str], cls: str = "") -> str:
 
 
 def _headline_rows(results: Mapping[str, Any]) -> list[str]:
-    cen = arm_metrics(results, CENTRALIZED)
-    ref = cen.get("auc") if is_ok(cen) and is_number(cen.get("auc")) else None
+    cen = rv.arm_metrics(results, rv.CENTRALIZED)
+    ref = cen.get("auc") if rv.is_ok(cen) and is_number(cen.get("auc")) else None
     shown: list[tuple[str, str, Any]] = [
-        (FEDERATED, arm_label(FEDERATED, results), arm_metrics(results, FEDERATED)),
-        (CENTRALIZED, arm_label(CENTRALIZED, results), cen)]
-    best = best_local(results)
+        (rv.FEDERATED, rv.arm_label(rv.FEDERATED, results), rv.arm_metrics(results, rv.FEDERATED)),
+        (rv.CENTRALIZED, rv.arm_label(rv.CENTRALIZED, results), cen)]
+    best = rv.best_local(results)
     if best is not None:
         # "Local only, party 9998 (host)" -> "Best local-only, party 9998 (host)"
-        label = arm_label(best[0], results).replace("Local only", "Best local-only", 1)
+        label = rv.arm_label(best[0], results).replace("Local only", "Best local-only", 1)
         shown.append((best[0], label, best[1]))
     rows = []
     for arm, label, m in shown:
         if m is None:
             rows.append(_row(label, [_td("missing from this run", "failed", len(HEADLINE_COLUMNS) + 1)]))
             continue
-        auc = m.get("auc") if is_ok(m) else None
-        delta = signed(auc - ref) if is_number(auc) and ref is not None and arm != CENTRALIZED \
+        auc = m.get("auc") if rv.is_ok(m) else None
+        delta = signed(auc - ref) if is_number(auc) and ref is not None and arm != rv.CENTRALIZED \
             else DASH
-        cells = _metric_tds(m, HEADLINE_COLUMNS) + ([_td(delta, "num")] if is_ok(m) else [_td(DASH)])
-        rows.append(_row(label, cells, focus=arm == FEDERATED))
+        cells = _metric_tds(m, HEADLINE_COLUMNS) + ([_td(delta, "num")] if rv.is_ok(m) else [_td(DASH)])
+        rows.append(_row(label, cells, focus=arm == rv.FEDERATED))
     return rows
 
 
@@ -193,10 +178,10 @@ def _intervals_section(results: Mapping[str, Any]) -> str:
                    "Mean ± standard deviation [95% interval].</p>")
     if isinstance(intervals, Mapping) and intervals:
         cols = [(k, h) for k, h in METRIC_COLUMNS if any(k in (v or {}) for v in intervals.values())]
-        order = arm_order({**results, "arms": intervals})
-        rows = (_row(arm_label(a, results),
+        order = rv.arm_order({**results, "arms": intervals})
+        rows = (_row(rv.arm_label(a, results),
                      [_td(_interval_text((intervals[a] or {}).get(k)), "num") for k, _ in cols],
-                     focus=a == FEDERATED) for a in order)
+                     focus=a == rv.FEDERATED) for a in order)
         out.append(_table(["Arm", *(h for _, h in cols)], "l" + "r" * len(cols), rows, table_id="interval-table"))
     if comparisons:
         rows = (f"<tr>{_td(_pair(c, results))}{_td(_metric_name(c.get('metric', DASH)))}"
@@ -209,7 +194,7 @@ def _intervals_section(results: Mapping[str, Any]) -> str:
 
 
 def _pair(c: Mapping[str, Any], results: Mapping[str, Any]) -> str:
-    return " − ".join(arm_label(str(c.get(k, DASH)), results) for k in ("a", "b"))
+    return " − ".join(rv.arm_label(str(c.get(k, DASH)), results) for k in ("a", "b"))
 
 
 def _metric_name(key: Any) -> str:
@@ -248,21 +233,21 @@ def _arms_section(results: Mapping[str, Any]) -> str:
 
 
 def _arms_table(results: Mapping[str, Any], arms: Mapping[str, Any]) -> str:
-    order = arm_order(results)
+    order = rv.arm_order(results)
     details = results.get("arm_details") or {}
     bytes_header, bytes_tds = _bytes_cells([(details.get(a) or {}).get("bytes") for a in order])
-    rows = (_row(arm_label(a, results),
+    rows = (_row(rv.arm_label(a, results),
                  _metric_tds(arms[a], METRIC_COLUMNS)
-                 + [_td(count(arms[a].get("n")) if is_ok(arms[a]) else DASH, "num")]
+                 + [_td(count(arms[a].get("n")) if rv.is_ok(arms[a]) else DASH, "num")]
                  + bytes_tds[i:i + 1],
-                 focus=a == FEDERATED) for i, a in enumerate(order))
+                 focus=a == rv.FEDERATED) for i, a in enumerate(order))
     out = [_table(["Arm", *(h for _, h in METRIC_COLUMNS), "Test rows", *bytes_header],
                   "l" + "r" * (len(METRIC_COLUMNS) + 1 + len(bytes_header)), rows, table_id="arms-table")]
-    thresholds = sorted({plain(m["threshold"]) for m in arms.values() if is_ok(m) and "threshold" in m})
+    thresholds = sorted({plain(m["threshold"]) for m in arms.values() if rv.is_ok(m) and "threshold" in m})
     if thresholds:
         out.append(f'<p class="note">Threshold-dependent metrics (all but AUC and KS) at threshold '
                    f"{esc(', '.join(thresholds))}. All metrics on the held-out test set.</p>")
-    missing = missing_arms(results)
+    missing = rv.missing_arms(results)
     if missing:
         out.append(f'<ul class="issues"><li>Missing (no result recorded): {esc(", ".join(missing))}</li></ul>')
     return "".join(out)
@@ -275,28 +260,28 @@ def _sweep_section(results: Mapping[str, Any]) -> str:
 
 
 def _sweep_table(results: Mapping[str, Any], sweep: list[Mapping[str, Any]]) -> str:
-    common = common_parties(sweep)
+    common = rv.common_parties(sweep)
     bytes_header, bytes_tds = _bytes_cells([e.get("bytes") for e in sweep])
-    rows = [f"<tr>{_td(sweep_label(e, common), 'num')}{''.join(_metric_tds(e.get('federated'), METRIC_COLUMNS))}"
-            f"{''.join(bytes_tds[i:i + 1])}{_td(jobs_text(e))}</tr>" for i, e in enumerate(sweep)]
+    rows = [f"<tr>{_td(rv.sweep_label(e, common), 'num')}{''.join(_metric_tds(e.get('federated'), METRIC_COLUMNS))}"
+            f"{''.join(bytes_tds[i:i + 1])}{_td(rv.jobs_text(e))}</tr>" for i, e in enumerate(sweep)]
     split_header = f"Split {'/'.join(common)} (%)" if common else "Split (%)"
     out = [_table([split_header, *(h for _, h in METRIC_COLUMNS), *bytes_header, "FATE jobs"],
                   "r" * (len(METRIC_COLUMNS) + 1 + len(bytes_header)) + "l", rows, table_id="sweep-table")]
-    cen = arm_metrics(results, CENTRALIZED)
-    if is_ok(cen):
+    cen = rv.arm_metrics(results, rv.CENTRALIZED)
+    if rv.is_ok(cen):
         out.append(f'<p class="note">Centralised AUC for reference: {esc(fmt3(cen.get("auc")))}.</p>')
     return "".join(out)
 
 
 def _per_class_section(results: Mapping[str, Any]) -> str:
     out = ['<h2 id="per-class">Per class</h2>']
-    for a in (FEDERATED, CENTRALIZED):
-        m = arm_metrics(results, a)
-        out.append(f"<h3>{esc(arm_label(a, results))}</h3>")
-        per_class = (m.get("per_class") or {}) if is_ok(m) else {}
+    for a in (rv.FEDERATED, rv.CENTRALIZED):
+        m = rv.arm_metrics(results, a)
+        out.append(f"<h3>{esc(rv.arm_label(a, results))}</h3>")
+        per_class = (m.get("per_class") or {}) if rv.is_ok(m) else {}
         if not per_class:
             why = "Arm missing from this run." if m is None else (
-                f"Arm failed: {error_text(m)}" if not is_ok(m) else "No per-class metrics recorded.")
+                f"Arm failed: {rv.error_text(m)}" if not rv.is_ok(m) else "No per-class metrics recorded.")
             out.append(_paragraphs([why], "note"))
             continue
         rows = (_row(str(c), _metric_tds(v, PER_CLASS_COLUMNS) + [_td(count(v.get("support")), "num")])
@@ -355,8 +340,8 @@ def render_html(results: Mapping[str, Any], plans: Sequence[FigurePlan], run_dir
             f"{plain(results.get('seed', DASH))}, {family} on {engine}.")
     body = "".join((
         f"<h1>fatelab study report: {esc(run_id)}</h1>",
-        f'<p class="meta">{esc(meta)} Raw numbers in <a href="{RESULTS_FILE}">{RESULTS_FILE}</a>; '
-        f'data card, parties, model mapping and job details in <a href="{REPORT_FILE}">{REPORT_FILE}</a>.</p>',
+        f'<p class="meta">{esc(meta)} Raw numbers in <a href="{rv.RESULTS_FILE}">{rv.RESULTS_FILE}</a>; '
+        f'data card, parties, model mapping and job details in <a href="{rv.REPORT_FILE}">{rv.REPORT_FILE}</a>.</p>',
         _headline_section(results), _intervals_section(results), _arms_section(results),
         _sweep_section(results), _per_class_section(results), _figures_section(plans, Path(run_dir)),
         _run_section(results)))
