@@ -209,3 +209,31 @@ def test_bundled_sample_prepares_to_pinned_bytes(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "out" / "data_card.json").read_text()) == card
     card["input"]["path"] = None
     assert hashlib.sha256(json.dumps(card, sort_keys=True).encode()).hexdigest() == SAMPLE_CARD_SHA256
+
+
+def _harness_imports(module_name: str) -> set[str]:
+    """The harness modules ``module_name`` imports at module level, from its source."""
+    import ast
+    import importlib
+
+    path = Path(importlib.import_module(module_name).__file__)
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("harness"):
+            if hasattr(importlib.import_module(node.module), "__path__"):  # from a package: modules
+                found |= {f"{node.module}.{a.name}" for a in node.names}
+            else:
+                found.add(node.module)
+    return found - {"harness.errors", "harness.output_pair"}
+
+
+def test_preparation_modules_are_every_module_that_prepare_runs() -> None:
+    # The study reuses prepared data only while these modules are unchanged: one left out would let a
+    # change to it keep serving data prepared by the old code.
+    reached, todo = set(), ["harness.data.prepare"]
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo += sorted(_harness_imports(name))
+    assert {m.__name__ for m in prep.preparation_modules()} == reached
