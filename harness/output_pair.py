@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import FatelabError
@@ -79,7 +80,7 @@ def write_pair(
         created = _make_dir(output_dir)
         with _locked(output_dir) as dir_fd:
             sweep_stale_temps(output_dir, (data_name, card_name))
-            return _write_locked(output_dir, dir_fd, data_name, write_data, card_name, make_card)
+            return _write_locked(output_dir, dir_fd, _Pair(data_name, write_data, card_name, make_card))
     except OSError as exc:
         raise _output_error(output_dir, exc) from None
     finally:
@@ -130,19 +131,23 @@ def replace_file(path: Path, data: bytes | str, *, mode: int = 0o666) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _write_locked(
-    output_dir: Path,
-    dir_fd: int,
-    data_name: str,
-    write_data: Callable[[Path], None],
-    card_name: str,
-    make_card: Callable[[str], dict],
-) -> dict:
+@dataclass(frozen=True)
+class _Pair:
+    """What write_pair writes: the data file by ``write_data``, then the card ``make_card(sha256)``."""
+
+    data_name: str
+    write_data: Callable[[Path], None]
+    card_name: str
+    make_card: Callable[[str], dict]
+
+
+def _write_locked(output_dir: Path, dir_fd: int, pair: _Pair) -> dict:
+    data_name, card_name = pair.data_name, pair.card_name
     data_tmp, card_tmp = _new_temp(output_dir, data_name), _new_temp(output_dir, card_name)
     try:
-        write_data(data_tmp)
+        pair.write_data(data_tmp)
         _sync(data_tmp)
-        card = make_card(file_sha256(data_tmp))
+        card = pair.make_card(file_sha256(data_tmp))
         card_tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         _sync(card_tmp)
         # The order is the whole point: no card while the data file is being replaced.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import pytest
 
 from harness import output_pair
 from harness.data import prepare as prep
+from harness.data import scan
 from harness.data.plausible import RANGES, implausible_rows
 from harness.data.prepare import prepare_file, prepare_frame, prepared_card
 from harness.errors import DataError
@@ -121,15 +123,15 @@ def test_files_follow_the_umask(tmp_path: Path, source: Path) -> None:
 
 
 def test_input_changed_while_read_is_an_error(tmp_path: Path, source: Path, monkeypatch) -> None:
-    real_scan = prep._scan
+    real_scan = scan.scan_file
 
     def scan_then_append(path, *args):
-        scan = real_scan(path, *args)
+        counters = real_scan(path, *args)
         with Path(path).open("a") as fh:
             fh.write("\n")
-        return scan
+        return counters
 
-    monkeypatch.setattr(prep, "_scan", scan_then_append)
+    monkeypatch.setattr(scan, "scan_file", scan_then_append)
     with pytest.raises(DataError, match="changed while it was being read"):
         prepare_file(source, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -193,3 +195,45 @@ def test_revol_util_over_100_percent_is_kept() -> None:
 def test_card_json_is_what_prepare_file_returns(tmp_path: Path, source: Path) -> None:
     card = prepare_file(source, tmp_path / "out")
     assert json.loads((tmp_path / "out" / "data_card.json").read_text()) == card
+
+
+# Computed by prepare_file before it was split into modules (commit 087ea9b): the bundled sample must
+# keep preparing to the same bytes. The card is pinned without input.path, which names this checkout.
+SAMPLE_PREPARED_SHA256 = "f3d44038f251b88bf987298ef570c00561bca9517680e4ce98f2546f91c98213"
+SAMPLE_CARD_SHA256 = "4239e4a75c7eafeeaf9be7302aae54c9b297a6a570acc487305b14f29ba3f220"
+
+
+def test_bundled_sample_prepares_to_pinned_bytes(tmp_path: Path) -> None:
+    card = prepare_file(ROOT / "data" / "loan_2011q4_head5k.csv", tmp_path / "out")
+    assert output_pair.file_sha256(tmp_path / "out" / "prepared.csv") == SAMPLE_PREPARED_SHA256
+    assert json.loads((tmp_path / "out" / "data_card.json").read_text()) == card
+    card["input"]["path"] = None
+    assert hashlib.sha256(json.dumps(card, sort_keys=True).encode()).hexdigest() == SAMPLE_CARD_SHA256
+
+
+def _harness_imports(module_name: str) -> set[str]:
+    """The harness modules ``module_name`` imports at module level, from its source."""
+    import ast
+    import importlib
+
+    path = Path(importlib.import_module(module_name).__file__)
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("harness"):
+            if hasattr(importlib.import_module(node.module), "__path__"):  # from a package: modules
+                found |= {f"{node.module}.{a.name}" for a in node.names}
+            else:
+                found.add(node.module)
+    return found - {"harness.errors", "harness.output_pair"}
+
+
+def test_preparation_modules_are_every_module_that_prepare_runs() -> None:
+    # The study reuses prepared data only while these modules are unchanged: one left out would let a
+    # change to it keep serving data prepared by the old code.
+    reached, todo = set(), ["harness.data.prepare"]
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo += sorted(_harness_imports(name))
+    assert {m.__name__ for m in prep.preparation_modules()} == reached

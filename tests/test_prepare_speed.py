@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from harness.data import parsing
 from harness.data import prepare as prep
 from harness.data.csv_io import iter_tables
 from harness.data.csv_writer import one_hot_text, write_frame_csv
@@ -51,8 +52,8 @@ def test_vectorised_numbers_equal_the_scalar_parser(column, parser, values) -> N
 
 def test_the_all_ascii_case_takes_the_vectorised_path() -> None:
     dictionary = pa.array(["5000.0", " 13.56 % ", ""], type=pa.string())
-    assert prep._numbers_at_once(dictionary, prep.parse_percent) is not None
-    assert prep._numbers_at_once(dictionary, prep.parse_number) is None  # '%' is no plain number
+    assert parsing._numbers_at_once(dictionary, prep.parse_percent) is not None
+    assert parsing._numbers_at_once(dictionary, prep.parse_number) is None  # '%' is no plain number
 
 
 @pytest.mark.parametrize(("column", "parser", "bad"), [

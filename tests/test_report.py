@@ -26,8 +26,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from harness.errors import ConfigError
+from harness.report import claims
 from harness.report import figures as plots
+from harness.report import format as fmt
 from harness.report import markdown as report
+from harness.report import results as report_results
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_CANDIDATES = (
@@ -250,11 +253,11 @@ def test_writes_run_dir_with_valid_pngs_and_results(
 def test_report_shows_every_arm_with_its_numbers(written: tuple[Path, Path], results: dict[str, Any]) -> None:
     md = (written[1] / "report.md").read_text()
     for arm, m in results["arms"].items():
-        row = arm_row(md, report.arm_label(arm, results))
+        row = arm_row(md, report_results.arm_label(arm, results))
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert cells[1:8] == [f"{m[k]:.3f}" for k, _ in report.METRIC_COLUMNS], arm
+        assert cells[1:8] == [f"{m[k]:.3f}" for k, _ in fmt.METRIC_COLUMNS], arm
     for entry in results["sweep"]:
-        row = arm_row(md, report.split_label(entry["ratio"]))
+        row = arm_row(md, fmt.split_label(entry["ratio"]))
         assert f"{entry['federated']['auc']:.3f}" in row
     for name in ("arms.png", "sweep.png", "roc.png"):
         assert f"]({name})" in md
@@ -271,7 +274,7 @@ def test_report_shows_every_arm_with_its_numbers(written: tuple[Path, Path], res
 def test_per_class_tables_match_results(written: tuple[Path, Path], results: dict[str, Any]) -> None:
     md = (written[1] / "report.md").read_text()
     for arm in ("federated", "centralized"):
-        section = md.split(f"### {report.arm_label(arm, results)}\n", 1)[1].split("###", 1)[0]
+        section = md.split(f"### {report_results.arm_label(arm, results)}\n", 1)[1].split("###", 1)[0]
         for cls, v in results["arms"][arm]["per_class"].items():
             expected = (f"| {cls} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} "
                         f"| {v['support']:,} |")
@@ -280,7 +283,7 @@ def test_per_class_tables_match_results(written: tuple[Path, Path], results: dic
 
 def test_headline_and_summary_line_use_the_results(results: dict[str, Any]) -> None:
     fed, cen = results["arms"]["federated"], results["arms"]["centralized"]
-    line = report.render_summary_line(results)
+    line = claims.render_summary_line(results)
     assert "\n" not in line and line.isascii()
     assert line.startswith(f"Federated AUC {fed['auc']:.3f} vs centralised {cen['auc']:.3f} (")
     gap = fed["auc"] - cen["auc"]
@@ -334,7 +337,7 @@ def test_missing_arms_empty_sweep_and_failed_arm(tmp_path: Path, results: dict[s
     assert not (run / "sweep.png").exists() and "](sweep.png)" not in md
     assert "sweep was skipped" in md
     assert "**Missing:** `local:9998`, `local:10000`" in md
-    row = arm_row(md, report.arm_label("local:9999", results))
+    row = arm_row(md, report_results.arm_label("local:9999", results))
     assert "failed: FATE job 123 failed \\| reader: no such table" in row
     assert "- **Failed:** `local:9999`: FATE job 123 failed | reader: no such table" in md
     assert "no local-only arm succeeded; other arms: 1 failed, 2 missing" in md.splitlines()[2]
@@ -368,7 +371,7 @@ def test_nan_and_numpy_values_become_strict_json(tmp_path: Path, results: dict[s
     run = report.write_report(results, tmp_path)
     data = json.loads((run / "results.json").read_text(), parse_constant=no_constants)
     assert data["arms"]["local:9998"]["precision"] is None and data["seed"] == SEED
-    row = arm_row((run / "report.md").read_text(), report.arm_label("local:9998", results))
+    row = arm_row((run / "report.md").read_text(), report_results.arm_label("local:9998", results))
     assert "| n/a |" in row
 
 
@@ -391,10 +394,10 @@ def test_refuses_to_overwrite_a_run(tmp_path: Path, results: dict[str, Any]) -> 
 
 
 def test_split_labels() -> None:
-    assert report.split_label([0.1, 0.9]) == "10/90"
-    assert report.split_label([0.25, 0.75]) == "25/75"
-    assert report.split_label([0.333, 0.667]) == "33.3/66.7"
-    assert re.fullmatch(r"\d+/\d+", report.split_label([0.7, 0.30000000000000004]))
+    assert fmt.split_label([0.1, 0.9]) == "10/90"
+    assert fmt.split_label([0.25, 0.75]) == "25/75"
+    assert fmt.split_label([0.333, 0.667]) == "33.3/66.7"
+    assert re.fullmatch(r"\d+/\d+", fmt.split_label([0.7, 0.30000000000000004]))
 
 
 def test_plot_sweep_breaks_the_line_at_failed_runs(tmp_path: Path) -> None:
@@ -410,3 +413,14 @@ def test_dropped_columns_are_grouped_by_reason(written: tuple[Path, Path], resul
     step = next(s for s in results["data"]["card"]["steps"] if s["dropped_columns"])
     row = next(line for line in md.splitlines() if line.startswith(f"| {step['name']} | not a feature"))
     assert row.count("`") == 2 * len(step["dropped_columns"])
+
+
+def test_to_jsonable_takes_what_the_study_records(tmp_path: Path) -> None:
+    # The study's results hold numpy numbers, paths and sets (e.g. a scaler's pass-through columns);
+    # one conversion serves it and the report, and a set is written in sorted order.
+    value = {1: np.float32(0.5), "dir": tmp_path, "cols": frozenset({"b", "a"}), "arr": np.arange(3),
+             "nan": float("nan"), "nested": ({"x"}, [np.int64(7)])}
+    assert report.to_jsonable(value) == {"1": 0.5, "dir": str(tmp_path), "cols": ["a", "b"], "arr": [0, 1, 2],
+                                         "nan": None, "nested": [["x"], [7]]}
+    with pytest.raises(TypeError, match=r"results\['bad'\] is a object"):
+        report.to_jsonable({"bad": object()})

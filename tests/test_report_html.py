@@ -21,8 +21,10 @@ import pytest
 from PIL import Image
 
 from harness.report import figures as plots
+from harness.report import format as fmt
 from harness.report import html as report_html
 from harness.report import markdown as report
+from harness.report import results as report_results
 from tests.test_report import PNG_MAGIC, build_results, stub_figures  # noqa: F401 - token-PNG fixture
 
 CHROMIUM_TIMEOUT_S = 300  # a cold Chromium on a busy 2-core machine; only a hang should reach it
@@ -144,14 +146,14 @@ def test_headline_comes_first_with_the_markdown_claim_and_its_numbers(
 ) -> None:
     text = (run_dir / report_html.HTML_FILE).read_text(encoding="utf-8")
     page = Page(text)
-    md_claim = (run_dir / report.REPORT_FILE).read_text(encoding="utf-8").splitlines()[2].strip("*")
+    md_claim = (run_dir / report_results.REPORT_FILE).read_text(encoding="utf-8").splitlines()[2].strip("*")
     assert page.claim == md_claim
     assert list(page.tables)[0] == "headline" and text.index('id="headline"') < text.index('id="arms-table"')
     arms = base_results["arms"]
     cen_auc = arms["centralized"]["auc"]
     best = max((a for a in arms if a.startswith("local:")), key=lambda a: arms[a]["auc"])
     for arm, label in (("federated", "Federated"), ("centralized", "Centralised"),
-                       (best, report.arm_label(best, base_results).replace("Local only", "Best local-only"))):
+                       (best, report_results.arm_label(best, base_results).replace("Local only", "Best local-only"))):
         row = page.row("headline", label)
         assert row[1:6] == [f"{arms[arm][k]:.3f}" for k, _ in report_html.HEADLINE_COLUMNS], arm
         delta = row[6]
@@ -165,11 +167,11 @@ def test_headline_comes_first_with_the_markdown_claim_and_its_numbers(
 def test_arms_sweep_and_per_class_tables_match_results(run_dir: Path, base_results: dict[str, Any]) -> None:
     page = Page((run_dir / report_html.HTML_FILE).read_text(encoding="utf-8"))
     for arm, m in base_results["arms"].items():
-        row = page.row("arms-table", report.arm_label(arm, base_results))
-        assert row[1:] == [f"{m[k]:.3f}" for k, _ in report.METRIC_COLUMNS] + [f"{m['n']:,}"], arm
+        row = page.row("arms-table", report_results.arm_label(arm, base_results))
+        assert row[1:] == [f"{m[k]:.3f}" for k, _ in fmt.METRIC_COLUMNS] + [f"{m['n']:,}"], arm
     for e in base_results["sweep"]:
-        row = page.row("sweep-table", report.split_label(e["ratio"]))
-        assert row[1:8] == [f"{e['federated'][k]:.3f}" for k, _ in report.METRIC_COLUMNS]
+        row = page.row("sweep-table", fmt.split_label(e["ratio"]))
+        assert row[1:8] == [f"{e['federated'][k]:.3f}" for k, _ in fmt.METRIC_COLUMNS]
         assert row[8] == ", ".join(e["job_ids"])
     per_class = [t for name, t in page.tables.items() if name.startswith("table")][:2]
     for table, arm in zip(per_class, ("federated", "centralized"), strict=True):
@@ -180,7 +182,7 @@ def test_arms_sweep_and_per_class_tables_match_results(run_dir: Path, base_resul
 
 def test_every_figure_is_the_written_png(run_dir: Path, base_results: dict[str, Any]) -> None:
     page = Page((run_dir / report_html.HTML_FILE).read_text(encoding="utf-8"))
-    plans = [p for p in report.plan_figures(base_results) if p.draw is not None]
+    plans = [p for p in plots.plan_figures(base_results) if p.draw is not None]
     assert [img["alt"] for img in page.images] == [p.caption for p in plans]
     for img, plan in zip(page.images, plans, strict=True):
         assert decode_png(img["src"]) == (run_dir / plan.file).read_bytes(), plan.file
@@ -204,7 +206,7 @@ def test_strings_from_data_are_escaped(tmp_path: Path, base_results: dict[str, A
     assert "script" not in page.tags
     assert all(img["src"].startswith("data:") for img in page.images)
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text and "evil &amp; co" in text
-    row = page.row("arms-table", report.arm_label("local:9998", results))
+    row = page.row("arms-table", report_results.arm_label("local:9998", results))
     assert row[1] == f"failed: {hostile}"
 
 
@@ -275,7 +277,7 @@ def test_chromium_builds_the_headline_table_and_every_figure(
     dom = Page(run_chromium(run_dir / report_html.HTML_FILE, tmp_path / "profile", "--dump-dom").stdout)
     fed = base_results["arms"]["federated"]
     assert dom.row("headline", "Federated")[1:6] == [f"{fed[k]:.3f}" for k, _ in report_html.HEADLINE_COLUMNS]
-    plans = [p for p in report.plan_figures(base_results) if p.draw is not None]
+    plans = [p for p in plots.plan_figures(base_results) if p.draw is not None]
     assert len(dom.images) == len(plans) == 3
     for img, plan in zip(dom.images, plans, strict=True):
         assert decode_png(img["src"]) == (run_dir / plan.file).read_bytes(), plan.file

@@ -28,6 +28,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from harness.data.checks import refuse_repeats
 from harness.errors import DataError
 
 _SNIFF_BYTES = 1 << 20
@@ -46,6 +47,8 @@ _WIDE_BOMS = (
     (b"\xff\xfe", "UTF-16"),
     (b"\xfe\xff", "UTF-16"),
 )
+# What pyarrow raises while reading: a CSV it cannot parse, or a file it cannot read.
+_READ_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OSError)
 
 
 @contextlib.contextmanager
@@ -145,13 +148,12 @@ def check_header(path: Path, names: list[str]) -> None:
             f"input file {path} has unnamed header columns at positions {empty}",
             hint="the first line must name every column",
         )
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise DataError(
-            f"input file {path} repeats header columns: {', '.join(duplicates)}",
-            hint="every column name must appear once (the Kaggle loan.csv has no repeats); rename or "
-            "remove the extra columns, e.g. a second copy pasted in by a spreadsheet",
-        )
+    refuse_repeats(
+        names,
+        f"input file {path} repeats header columns",
+        hint="every column name must appear once (the Kaggle loan.csv has no repeats); rename or "
+        "remove the extra columns, e.g. a second copy pasted in by a spreadsheet",
+    )
 
 
 def block_size_for(chunk_rows: int, bytes_per_row: float) -> int:
@@ -175,10 +177,8 @@ def open_string_csv(path: Path, columns: list[str], block_size: int) -> pacsv.CS
         return pacsv.open_csv(
             str(path), read_options=read_options, parse_options=parse_options, convert_options=convert_options
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise unparseable(path, exc) from None
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
+    except _READ_ERRORS as exc:
+        raise _read_error(path, exc) from None
 
 
 def iter_batches(reader: pacsv.CSVStreamingReader, path: Path) -> Iterator[pa.RecordBatch]:
@@ -188,11 +188,16 @@ def iter_batches(reader: pacsv.CSVStreamingReader, path: Path) -> Iterator[pa.Re
             batch = reader.read_next_batch()
         except StopIteration:
             return
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise unparseable(path, exc) from None
-        except OSError as exc:
-            raise _unreadable(path, exc) from None
+        except _READ_ERRORS as exc:
+            raise _read_error(path, exc) from None
         yield batch
+
+
+def _read_error(path: Path, exc: Exception) -> DataError:
+    """One of _READ_ERRORS as the DataError that says where (and, for a parse error, on which line)."""
+    if isinstance(exc, pa.ArrowInvalid | pa.ArrowTypeError) or not isinstance(exc, OSError):
+        return unparseable(path, exc)
+    return _unreadable(path, exc)
 
 
 def iter_tables(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.data.checks import refuse_repeats, require_columns
 from harness.errors import ConfigError, DataError
 
 _RATIO_TOLERANCE = 1e-6
@@ -44,21 +45,17 @@ def _party_ids(party_ids: Sequence[Any]) -> tuple[str, ...]:
         ids.append(pid)
     if not ids:
         raise ConfigError("no party IDs given", hint="list at least one party")
-    duplicates = sorted({pid for pid in ids if ids.count(pid) > 1})
-    if duplicates:
-        raise ConfigError(
-            f"duplicate party IDs: {', '.join(duplicates)}", hint="every party needs its own ID"
-        )
+    refuse_repeats(ids, "duplicate party IDs", hint="every party needs its own ID", error=ConfigError)
     return tuple(ids)
 
 
+def _is_positive_number(value: Any) -> bool:
+    # bool is an int to Python, but `ratio: true` in a config is a typo, not a share of 1.
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
 def _check_frame(frame: pd.DataFrame, n_parties: int, columns: Sequence[str] = ()) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"column(s) {', '.join(missing)} not in the data",
-            hint=f"available columns: {', '.join(map(str, frame.columns[:20]))}",
-        )
+    require_columns(frame, columns, hint=f"available columns: {', '.join(map(str, frame.columns[:20]))}")
     if not frame.index.is_unique:
         raise DataError(
             "the data's index has duplicate labels, so parties could not be kept disjoint",
@@ -119,12 +116,7 @@ class SizePartitioner(Partitioner):
         self.party_ids = _party_ids(list(ratios.keys()))
         values: list[float] = []
         for pid, raw in zip(self.party_ids, ratios.values(), strict=True):
-            if (
-                isinstance(raw, bool)
-                or not isinstance(raw, int | float)
-                or not math.isfinite(raw)
-                or raw <= 0
-            ):
+            if not _is_positive_number(raw):
                 raise ConfigError(f"ratio for party {pid} must be a positive number, got {raw!r}")
             values.append(float(raw))
         total = sum(values)
@@ -182,12 +174,7 @@ class DirichletPartitioner(Partitioner):
         max_tries: int = 100,
     ) -> None:
         self.party_ids = _party_ids(party_ids)
-        if (
-            isinstance(alpha, bool)
-            or not isinstance(alpha, int | float)
-            or not math.isfinite(alpha)
-            or alpha <= 0
-        ):
+        if not _is_positive_number(alpha):
             raise ConfigError(
                 f"Dirichlet alpha must be a positive number, got {alpha!r}",
                 hint="small alpha (0.1) gives strong label skew, large alpha (100) nearly none",

@@ -42,6 +42,7 @@ Gaps between FATE 2.2 and the study settings, and between this trainer and FATE:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,42 @@ _SCHEDULERS = {
     "step": torch.optim.lr_scheduler.StepLR,
     "linear": torch.optim.lr_scheduler.LinearLR,
 }
+
+
+
+def _is_count(value: Any) -> bool:
+    # bool is an int to Python, but `epochs: true` in a config is a typo, not 1.
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _is_finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _first_invalid(s: HomoLRSettings) -> tuple[str, str] | None:
+    """The first setting neither FATE nor this trainer can take, and what it should be; None if all fit.
+
+    Each check is a lambda so that a later check never runs on a value an earlier one refused.
+    """
+    checks: tuple[tuple[str, Callable[[], bool], str], ...] = (
+        ("epochs", lambda: _is_count(s.epochs), "a positive integer, e.g. 20"),
+        ("batch_size", lambda: s.batch_size is None or _is_count(s.batch_size),
+         "a positive integer, or null for full batch"),
+        ("learning_rate", lambda: _is_finite(s.learning_rate) and not s.learning_rate <= 0,
+         "a positive number, e.g. 0.05"),
+        ("optimizer", lambda: s.optimizer in _OPTIMIZERS, f"one of {', '.join(_OPTIMIZERS)}"),
+        ("penalty", lambda: s.penalty in _PENALTIES, f"one of {', '.join(_PENALTIES)}"),
+        ("alpha", lambda: _is_finite(s.alpha) and not s.alpha < 0, "a non-negative penalty strength, e.g. 0.01"),
+        ("tol", lambda: s.tol is None or (isinstance(s.tol, int | float) and not s.tol < 0),
+         "a non-negative number, or null to run all epochs like FATE"),
+        ("threshold", lambda: isinstance(s.threshold, int | float) and 0 < s.threshold < 1,
+         "strictly between 0 and 1, as FATE requires"),
+        ("init_method", lambda: s.init_method in _INIT_METHODS, f"one of {', '.join(_INIT_METHODS)}"),
+        ("lr_scheduler", lambda: s.lr_scheduler in _SCHEDULERS, f"one of {', '.join(_SCHEDULERS)}"),
+        ("max_grad_norm", lambda: s.max_grad_norm is None or not s.max_grad_norm <= 0,
+         "positive, or null to disable clipping"),
+    )
+    return next(((name, hint) for name, valid, hint in checks if not valid()), None)
 
 
 @dataclass(frozen=True)
@@ -92,35 +129,10 @@ class HomoLRSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        def bad(name: str, value: Any, hint: str) -> ConfigError:
-            return ConfigError(f"HomoLR setting {name}={value!r} is invalid", hint=hint)
-
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
-            raise bad("epochs", self.epochs, "a positive integer, e.g. 20")
-        if self.batch_size is not None and (
-            isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1
-        ):
-            raise bad("batch_size", self.batch_size, "a positive integer, or null for full batch")
-        if not (isinstance(self.learning_rate, int | float) and math.isfinite(self.learning_rate)) or (
-            self.learning_rate <= 0
-        ):
-            raise bad("learning_rate", self.learning_rate, "a positive number, e.g. 0.05")
-        if self.optimizer not in _OPTIMIZERS:
-            raise bad("optimizer", self.optimizer, f"one of {', '.join(_OPTIMIZERS)}")
-        if self.penalty not in _PENALTIES:
-            raise bad("penalty", self.penalty, "one of l1, l2, none")
-        if not isinstance(self.alpha, int | float) or not math.isfinite(self.alpha) or self.alpha < 0:
-            raise bad("alpha", self.alpha, "a non-negative penalty strength, e.g. 0.01")
-        if self.tol is not None and (not isinstance(self.tol, int | float) or self.tol < 0):
-            raise bad("tol", self.tol, "a non-negative number, or null to run all epochs like FATE")
-        if not isinstance(self.threshold, int | float) or not 0 < self.threshold < 1:
-            raise bad("threshold", self.threshold, "strictly between 0 and 1, as FATE requires")
-        if self.init_method not in _INIT_METHODS:
-            raise bad("init_method", self.init_method, f"one of {', '.join(_INIT_METHODS)}")
-        if self.lr_scheduler not in _SCHEDULERS:
-            raise bad("lr_scheduler", self.lr_scheduler, f"one of {', '.join(_SCHEDULERS)}")
-        if self.max_grad_norm is not None and self.max_grad_norm <= 0:
-            raise bad("max_grad_norm", self.max_grad_norm, "positive, or null to disable clipping")
+        invalid = _first_invalid(self)
+        if invalid is not None:
+            name, hint = invalid
+            raise ConfigError(f"HomoLR setting {name}={getattr(self, name)!r} is invalid", hint=hint)
 
     def fate_params(self, max_party_rows: int | None = None) -> dict[str, Any]:
         """Parameters for FATE 2.2's ``homo_lr`` component that make it train like this trainer.

@@ -1,28 +1,28 @@
-"""Figures for the study report, one function per figure.
+"""Figures for the study report: one function per figure, and the plan of which to draw.
 
-Each function takes plain data (names, floats, lists) and a path, and writes one PNG. They build a
-``matplotlib.figure.Figure`` directly instead of going through pyplot: no global figure state, no
-backend selection, so they are safe to call from any thread or process and never open a window.
+Each ``plot_*`` function takes plain data (names, floats, lists) and a path, and writes one PNG. They
+build a ``matplotlib.figure.Figure`` directly instead of going through pyplot: no global figure state,
+no backend selection, so they are safe to call from any thread or process and never open a window.
+:func:`plan_figures` decides from the results which figures have data and what goes into each.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from matplotlib.figure import Figure
+
+from harness.report.format import metric_columns, split_label
+from harness.report.results import CENTRALIZED, FEDERATED, arm_label, arm_order, common_parties, is_ok
 
 DPI = 150
 
 #: Metrics drawn in the arms figure, as (key in the metrics dict, axis label).
-ARM_METRICS: tuple[tuple[str, str], ...] = (
-    ("auc", "AUC"),
-    ("ks", "KS"),
-    ("specificity", "Specificity"),
-    ("recall", "Recall"),
-    ("f1", "F1"),
-)
+ARM_METRICS = metric_columns("auc", "ks", "specificity", "recall", "f1")
 
 _HIGHLIGHT = "#d62728"
 _REFERENCE = "#333333"
@@ -30,8 +30,15 @@ _REFERENCE = "#333333"
 _OTHERS = ("#7f7f7f", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#bcbd22", "#17becf", "#8c6d31")
 
 
-def _other_colour(index: int) -> str:
-    return _OTHERS[index % len(_OTHERS)]
+def _colours(names: Sequence[str], highlight: str | None) -> Iterator[tuple[str, str, bool]]:
+    """(name, colour, highlighted) per series: the highlighted one strong, the others muted in turn."""
+    others = 0
+    for name in names:
+        if name == highlight:
+            yield name, _HIGHLIGHT, True
+        else:
+            yield name, _OTHERS[others % len(_OTHERS)], False
+            others += 1
 
 
 def _as_float(value: float | None) -> float:
@@ -71,18 +78,12 @@ def plot_arms(
 
     fig = Figure(figsize=(9.0, 5.0), layout="constrained")
     ax = fig.add_subplot()
-    others = 0
-    for i, arm in enumerate(arms):
+    for i, (arm, colour, strong) in enumerate(_colours(arms, highlight)):
         values = [_as_float(metrics[arm].get(key)) for key, _ in ARM_METRICS]
         xs = [m - group_width / 2 + (i + 0.5) * bar_width for m in range(len(ARM_METRICS))]
-        if arm == highlight:
-            colour, edge, zorder = _HIGHLIGHT, "black", 3
-        else:
-            colour, edge, zorder = _other_colour(others), "none", 2
-            others += 1
-        bars = ax.bar(xs, values, width=bar_width * 0.95, color=colour, edgecolor=edge, linewidth=0.8,
-                      label=arm, zorder=zorder)
-        if arm == highlight:
+        bars = ax.bar(xs, values, width=bar_width * 0.95, color=colour, edgecolor="black" if strong else "none",
+                      linewidth=0.8, label=arm, zorder=3 if strong else 2)
+        if strong:
             ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.2f}" for v in values],
                          padding=2, fontsize=8, color=_HIGHLIGHT, fontweight="bold")
 
@@ -170,17 +171,13 @@ def plot_roc(
         raise ValueError("plot_roc needs at least one curve")
     fig = Figure(figsize=(6.4, 6.0), layout="constrained")
     ax = fig.add_subplot()
-    others = 0
-    for arm, (fpr, tpr, auc) in curves.items():
+    for arm, colour, strong in _colours(list(curves), highlight):
+        fpr, tpr, auc = curves[arm]
         if len(fpr) != len(tpr):
             raise ValueError(f"ROC curve of {arm!r} has {len(fpr)} fpr but {len(tpr)} tpr values")
         auc_v = _as_float(auc)
         label = arm if math.isnan(auc_v) else f"{arm} (AUC {auc_v:.3f})"
-        if arm == highlight:
-            ax.plot(fpr, tpr, color=_HIGHLIGHT, linewidth=2.4, label=label, zorder=3)
-        else:
-            ax.plot(fpr, tpr, color=_other_colour(others), linewidth=1.4, label=label, zorder=2)
-            others += 1
+        ax.plot(fpr, tpr, color=colour, linewidth=2.4 if strong else 1.4, label=label, zorder=3 if strong else 2)
     ax.plot([0, 1], [0, 1], linestyle=":", color="#999999", linewidth=1, label="Chance (AUC 0.500)")
     ax.set_xlim(0.0, 1.0)
     ax.set_ylim(0.0, 1.0)
@@ -191,3 +188,75 @@ def plot_roc(
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     return _save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Which figures a report gets
+
+
+@dataclass(frozen=True)
+class FigurePlan:
+    """One figure of the report: drawn by ``draw`` into ``file``, or skipped for ``skipped``."""
+
+    file: str
+    caption: str
+    draw: Callable[[Path], Path] | None
+    skipped: str | None = None
+
+
+def plan_figures(results: Mapping[str, Any]) -> list[FigurePlan]:
+    """The arms, sweep and ROC figures, each with its data, or with why it is not drawn."""
+    return [_arms_plan(results), _sweep_plan(results), _roc_plan(results)]
+
+
+def render_figures(results: Mapping[str, Any], out_dir: Path) -> list[FigurePlan]:
+    """Draw every figure that has data into ``out_dir``; return the plans (drawn and skipped)."""
+    plans = plan_figures(results)
+    for plan in plans:
+        if plan.draw is not None:
+            plan.draw(Path(out_dir) / plan.file)
+    return plans
+
+
+# The lambdas look plot_* up among this module's globals when they draw, so a test can replace one.
+
+
+def _arms_plan(results: Mapping[str, Any]) -> FigurePlan:
+    arms = results.get("arms") or {}
+    ok_arms = {arm_label(a, results): arms[a] for a in arm_order(results) if is_ok(arms[a])}
+    if not ok_arms:
+        return FigurePlan("arms.png", "Figure 4-2: metrics per arm", None, "no arm produced metrics")
+    fed_label = arm_label(FEDERATED, results)
+    return FigurePlan("arms.png", "Figure 4-2: AUC, KS, specificity, recall and F1 per arm",
+                      lambda p: plot_arms(ok_arms, p, highlight=fed_label))
+
+
+def _sweep_plan(results: Mapping[str, Any]) -> FigurePlan:
+    sweep = results.get("sweep") or []
+    if not sweep:
+        return FigurePlan("sweep.png", "Figure 4-3: split sweep", None, "the sweep was skipped")
+    if not any(is_ok(e.get("federated")) for e in sweep):
+        return FigurePlan("sweep.png", "Figure 4-3: split sweep", None, "every sweep run failed")
+    cen = (results.get("arms") or {}).get(CENTRALIZED)
+    ref = cen.get("auc") if is_ok(cen) else None
+    labels = [split_label(e.get("ratio") or []) for e in sweep]
+    auc = [e["federated"].get("auc") if is_ok(e.get("federated")) else None for e in sweep]
+    spec = [e["federated"].get("specificity") if is_ok(e.get("federated")) else None for e in sweep]
+    parties = common_parties(sweep)
+    return FigurePlan("sweep.png", "Figure 4-3: federated AUC and specificity vs split of training rows",
+                      lambda p: plot_sweep(labels, auc, spec, p, reference_auc=ref, parties=parties))
+
+
+def _roc_plan(results: Mapping[str, Any]) -> FigurePlan:
+    arms = results.get("arms") or {}
+    roc = results.get("roc") or {}
+    curves = {
+        arm_label(a, results): (roc[a]["fpr"], roc[a]["tpr"], arms[a].get("auc") if is_ok(arms[a]) else None)
+        for a in arm_order(results)
+        if isinstance(roc.get(a), Mapping) and roc[a].get("fpr") and roc[a].get("tpr")
+    }
+    if not curves:
+        return FigurePlan("roc.png", "ROC curves", None, "no ROC points were recorded")
+    fed_label = arm_label(FEDERATED, results)
+    return FigurePlan("roc.png", "ROC curve per arm (test set)",
+                      lambda p: plot_roc(curves, p, highlight=fed_label))

@@ -1,11 +1,11 @@
 """``report.html``: the study report as one self-contained page beside ``report.md``.
 
 Everything shown comes from the same JSON-normalised results dict and the same helpers that render
-``report.md`` (harness.report.markdown): the headline sentence, the number formatting, arm order and labels,
-the figure plans. This module only lays them out for a browser. The page needs nothing but itself:
-figures are embedded as ``data:`` URIs, the CSS is inline, there is no JavaScript and no network
-reference. Every string taken from the results is escaped, so a hostile error message or party name
-shows as text.
+``report.md``: the headline sentence (harness.report.claims), the number formatting
+(harness.report.format), arm order and labels (harness.report.results), the figure plans. This
+module only lays them out for a browser. The page needs nothing but itself: figures are embedded
+as ``data:`` URIs, the CSS is inline, there is no JavaScript and no network reference. Every
+string taken from the results is escaped, so a hostile error message or party name shows as text.
 """
 
 from __future__ import annotations
@@ -16,15 +16,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.report import markdown as rp
+from harness.report import results as rv  # rv: the results as the report reads them
+from harness.report.claims import gap_paragraphs, headline
+from harness.report.figures import FigurePlan
+from harness.report.format import (
+    DASH,
+    METRIC_COLUMNS,
+    METRIC_NAMES,
+    PER_CLASS_COLUMNS,
+    count,
+    fmt3,
+    is_number,
+    metric_columns,
+    plain,
+    signed,
+    timing,
+)
 
 HTML_FILE = "report.html"
 _NUM = ' class="num"'
 _FOCUS = ' class="focus"'
 
 #: Metrics of the headline table: the study's claims are about AUC and specificity.
-HEADLINE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("auc", "AUC"), ("specificity", "Specificity"), ("ks", "KS"), ("recall", "Recall"), ("f1", "F1"))
+HEADLINE_COLUMNS = metric_columns("auc", "specificity", "ks", "recall", "f1")
 
 _CSS = """
 :root { --ink:#1d2733; --muted:#5b6776; --line:#d9dee5; --band:#f5f7fa; --accent:#1f5fa8; --bad:#a3261b; }
@@ -67,7 +81,7 @@ dt { color: var(--muted); } dd { margin: 0; }
 
 def esc(value: Any) -> str:
     """Any value from the results as HTML text (quotes too, so it is safe inside attributes)."""
-    return html.escape(value if isinstance(value, str) else rp._plain(value), quote=True)
+    return html.escape(value if isinstance(value, str) else plain(value), quote=True)
 
 
 def _td(text: str, cls: str = "", span: int = 1) -> str:
@@ -90,9 +104,9 @@ def _row(label: str, cells: Sequence[str], focus: bool = False) -> str:
 
 def _metric_tds(m: Any, keys: Sequence[tuple[str, str]]) -> list[str]:
     """One arm's metrics, numbers right-aligned; a failed arm is one cell saying why."""
-    if rp.is_ok(m):
-        return [_td(rp.fmt3(m.get(k)), "num") for k, _ in keys]
-    return [_td(f"failed: {rp._error_text(m)}", "failed", len(keys))]
+    if rv.is_ok(m):
+        return [_td(fmt3(m.get(k)), "num") for k, _ in keys]
+    return [_td(f"failed: {rv.error_text(m)}", "failed", len(keys))]
 
 
 def _kv_table(mapping: Mapping[str, Any], key_header: str, value_header: str) -> str:
@@ -110,33 +124,33 @@ def _paragraphs(lines: Iterable[str], cls: str = "") -> str:
 
 
 def _headline_rows(results: Mapping[str, Any]) -> list[str]:
-    cen = rp._arm(results, rp.CENTRALIZED)
-    ref = cen.get("auc") if rp.is_ok(cen) and rp._is_number(cen.get("auc")) else None
+    cen = rv.arm_metrics(results, rv.CENTRALIZED)
+    ref = cen.get("auc") if rv.is_ok(cen) and is_number(cen.get("auc")) else None
     shown: list[tuple[str, str, Any]] = [
-        (rp.FEDERATED, rp.arm_label(rp.FEDERATED, results), rp._arm(results, rp.FEDERATED)),
-        (rp.CENTRALIZED, rp.arm_label(rp.CENTRALIZED, results), cen)]
-    best = rp._best_local(results)
+        (rv.FEDERATED, rv.arm_label(rv.FEDERATED, results), rv.arm_metrics(results, rv.FEDERATED)),
+        (rv.CENTRALIZED, rv.arm_label(rv.CENTRALIZED, results), cen)]
+    best = rv.best_local(results)
     if best is not None:
         # "Local only, party 9998 (host)" -> "Best local-only, party 9998 (host)"
-        label = rp.arm_label(best[0], results).replace("Local only", "Best local-only", 1)
+        label = rv.arm_label(best[0], results).replace("Local only", "Best local-only", 1)
         shown.append((best[0], label, best[1]))
     rows = []
     for arm, label, m in shown:
         if m is None:
             rows.append(_row(label, [_td("missing from this run", "failed", len(HEADLINE_COLUMNS) + 1)]))
             continue
-        auc = m.get("auc") if rp.is_ok(m) else None
-        delta = rp._signed(auc - ref) if rp._is_number(auc) and ref is not None and arm != rp.CENTRALIZED \
-            else rp._DASH
-        cells = _metric_tds(m, HEADLINE_COLUMNS) + ([_td(delta, "num")] if rp.is_ok(m) else [_td(rp._DASH)])
-        rows.append(_row(label, cells, focus=arm == rp.FEDERATED))
+        auc = m.get("auc") if rv.is_ok(m) else None
+        delta = signed(auc - ref) if is_number(auc) and ref is not None and arm != rv.CENTRALIZED \
+            else DASH
+        cells = _metric_tds(m, HEADLINE_COLUMNS) + ([_td(delta, "num")] if rv.is_ok(m) else [_td(DASH)])
+        rows.append(_row(label, cells, focus=arm == rv.FEDERATED))
     return rows
 
 
 def _headline_section(results: Mapping[str, Any]) -> str:
     # The same sentence as report.md's bold first line and the CLI summary, and report.md's gap text.
-    claim = rp._headline(results, minus="−")
-    gap = [line for line in rp._gap_section(results)[1:] if line.strip()]
+    claim = headline(results, minus="−")
+    gap = [line for line in gap_paragraphs(results) if line.strip()]
     if gap and gap[0].startswith("No gap can be computed"):
         gap = gap[1:]  # it only repeats the headline sentence
     table = _table(["Arm", *(h for _, h in HEADLINE_COLUMNS), "AUC vs centralised"],
@@ -147,9 +161,9 @@ def _headline_section(results: Mapping[str, Any]) -> str:
 
 def _interval_text(cell: Any) -> str:
     if not isinstance(cell, Mapping):
-        return rp._DASH
-    return (f"{rp.fmt3(cell.get('mean'))} ± {rp.fmt3(cell.get('std'))} "
-            f"[{rp.fmt3(cell.get('low'))}, {rp.fmt3(cell.get('high'))}]")
+        return DASH
+    return (f"{fmt3(cell.get('mean'))} ± {fmt3(cell.get('std'))} "
+            f"[{fmt3(cell.get('low'))}, {fmt3(cell.get('high'))}]")
 
 
 def _intervals_section(results: Mapping[str, Any]) -> str:
@@ -163,15 +177,15 @@ def _intervals_section(results: Mapping[str, Any]) -> str:
         out.append(f'<p class="meta">Seeds {esc(", ".join(str(s) for s in seeds))}. '
                    "Mean ± standard deviation [95% interval].</p>")
     if isinstance(intervals, Mapping) and intervals:
-        cols = [(k, h) for k, h in rp.METRIC_COLUMNS if any(k in (v or {}) for v in intervals.values())]
-        order = rp.arm_order({**results, "arms": intervals})
-        rows = (_row(rp.arm_label(a, results),
+        cols = [(k, h) for k, h in METRIC_COLUMNS if any(k in (v or {}) for v in intervals.values())]
+        order = rv.arm_order({**results, "arms": intervals})
+        rows = (_row(rv.arm_label(a, results),
                      [_td(_interval_text((intervals[a] or {}).get(k)), "num") for k, _ in cols],
-                     focus=a == rp.FEDERATED) for a in order)
+                     focus=a == rv.FEDERATED) for a in order)
         out.append(_table(["Arm", *(h for _, h in cols)], "l" + "r" * len(cols), rows, table_id="interval-table"))
     if comparisons:
-        rows = (f"<tr>{_td(_pair(c, results))}{_td(_metric_name(c.get('metric', rp._DASH)))}"
-                f"{_td(rp._signed(c['mean_diff']) if rp._is_number(c.get('mean_diff')) else rp._DASH, 'num')}"
+        rows = (f"<tr>{_td(_pair(c, results))}{_td(_metric_name(c.get('metric', DASH)))}"
+                f"{_td(signed(c['mean_diff']) if is_number(c.get('mean_diff')) else DASH, 'num')}"
                 f"{_td(_bounds(c), 'num')}{_td(_p_value(c.get('p_value')), 'num')}</tr>"
                 for c in comparisons if isinstance(c, Mapping))
         out.append(_table(["Paired comparison", "Metric", "Mean difference", "95% interval", "Wilcoxon p"],
@@ -180,23 +194,23 @@ def _intervals_section(results: Mapping[str, Any]) -> str:
 
 
 def _pair(c: Mapping[str, Any], results: Mapping[str, Any]) -> str:
-    return " − ".join(rp.arm_label(str(c.get(k, rp._DASH)), results) for k in ("a", "b"))
+    return " − ".join(rv.arm_label(str(c.get(k, DASH)), results) for k in ("a", "b"))
 
 
 def _metric_name(key: Any) -> str:
-    return dict(rp.METRIC_COLUMNS).get(str(key), str(key))
+    return METRIC_NAMES.get(str(key), str(key))
 
 
 def _bounds(c: Mapping[str, Any]) -> str:
     low, high = c.get("low"), c.get("high")
-    if rp._is_number(low) and rp._is_number(high):
-        return f"[{rp._signed(low)}, {rp._signed(high)}]"
-    return rp._DASH
+    if is_number(low) and is_number(high):
+        return f"[{signed(low)}, {signed(high)}]"
+    return DASH
 
 
 def _p_value(p: Any) -> str:
-    if not rp._is_number(p):
-        return rp._DASH
+    if not is_number(p):
+        return DASH
     return f"{p:.3f}" if p >= 0.001 else "< 0.001"
 
 
@@ -208,30 +222,32 @@ def _bytes_cells(traffic: Sequence[Any]) -> tuple[list[str], list[str]]:
     """A "Bytes sent" header and cells when any fit counted its traffic (the launcher engine does)."""
     if not any(isinstance(t, Mapping) for t in traffic):
         return [], []
-    return ["Bytes sent"], [_td(rp._int(t.get("bytes")) if isinstance(t, Mapping) else rp._DASH, "num")
+    return ["Bytes sent"], [_td(count(t.get("bytes")) if isinstance(t, Mapping) else DASH, "num")
                             for t in traffic]
 
 
 def _arms_section(results: Mapping[str, Any]) -> str:
     arms = results.get("arms") or {}
-    out = ['<h2 id="arms">Arms</h2>']
-    if not arms:
-        return out[0] + "<p>No arm produced results.</p>"
-    order = rp.arm_order(results)
+    body = _arms_table(results, arms) if arms else "<p>No arm produced results.</p>"
+    return '<h2 id="arms">Arms</h2>' + body
+
+
+def _arms_table(results: Mapping[str, Any], arms: Mapping[str, Any]) -> str:
+    order = rv.arm_order(results)
     details = results.get("arm_details") or {}
     bytes_header, bytes_tds = _bytes_cells([(details.get(a) or {}).get("bytes") for a in order])
-    rows = (_row(rp.arm_label(a, results),
-                 _metric_tds(arms[a], rp.METRIC_COLUMNS)
-                 + [_td(rp._int(arms[a].get("n")) if rp.is_ok(arms[a]) else rp._DASH, "num")]
+    rows = (_row(rv.arm_label(a, results),
+                 _metric_tds(arms[a], METRIC_COLUMNS)
+                 + [_td(count(arms[a].get("n")) if rv.is_ok(arms[a]) else DASH, "num")]
                  + bytes_tds[i:i + 1],
-                 focus=a == rp.FEDERATED) for i, a in enumerate(order))
-    out.append(_table(["Arm", *(h for _, h in rp.METRIC_COLUMNS), "Test rows", *bytes_header],
-                      "l" + "r" * (len(rp.METRIC_COLUMNS) + 1 + len(bytes_header)), rows, table_id="arms-table"))
-    thresholds = sorted({rp._plain(m["threshold"]) for m in arms.values() if rp.is_ok(m) and "threshold" in m})
+                 focus=a == rv.FEDERATED) for i, a in enumerate(order))
+    out = [_table(["Arm", *(h for _, h in METRIC_COLUMNS), "Test rows", *bytes_header],
+                  "l" + "r" * (len(METRIC_COLUMNS) + 1 + len(bytes_header)), rows, table_id="arms-table")]
+    thresholds = sorted({plain(m["threshold"]) for m in arms.values() if rv.is_ok(m) and "threshold" in m})
     if thresholds:
         out.append(f'<p class="note">Threshold-dependent metrics (all but AUC and KS) at threshold '
                    f"{esc(', '.join(thresholds))}. All metrics on the held-out test set.</p>")
-    missing = rp.missing_arms(results)
+    missing = rv.missing_arms(results)
     if missing:
         out.append(f'<ul class="issues"><li>Missing (no result recorded): {esc(", ".join(missing))}</li></ul>')
     return "".join(out)
@@ -239,43 +255,39 @@ def _arms_section(results: Mapping[str, Any]) -> str:
 
 def _sweep_section(results: Mapping[str, Any]) -> str:
     sweep = results.get("sweep") or []
-    out = ['<h2 id="sweep">Split sweep (federated)</h2>']
-    if not sweep:
-        return out[0] + '<p class="note">The sweep was skipped in this run.</p>'
-    common = rp._common_parties(sweep)
+    body = _sweep_table(results, sweep) if sweep else '<p class="note">The sweep was skipped in this run.</p>'
+    return '<h2 id="sweep">Split sweep (federated)</h2>' + body
+
+
+def _sweep_table(results: Mapping[str, Any], sweep: list[Mapping[str, Any]]) -> str:
+    common = rv.common_parties(sweep)
     bytes_header, bytes_tds = _bytes_cells([e.get("bytes") for e in sweep])
-    rows = []
-    for i, e in enumerate(sweep):
-        label = rp.split_label(e.get("ratio") or [])
-        if not common:
-            label += f" ({'/'.join(str(p) for p in e.get('parties') or [])})"
-        jobs = ", ".join(str(j) for j in e.get("job_ids") or []) or rp._DASH
-        rows.append(f"<tr>{_td(label, 'num')}{''.join(_metric_tds(e.get('federated'), rp.METRIC_COLUMNS))}"
-                    f"{''.join(bytes_tds[i:i + 1])}{_td(jobs)}</tr>")
+    rows = [f"<tr>{_td(rv.sweep_label(e, common), 'num')}{''.join(_metric_tds(e.get('federated'), METRIC_COLUMNS))}"
+            f"{''.join(bytes_tds[i:i + 1])}{_td(rv.jobs_text(e))}</tr>" for i, e in enumerate(sweep)]
     split_header = f"Split {'/'.join(common)} (%)" if common else "Split (%)"
-    out.append(_table([split_header, *(h for _, h in rp.METRIC_COLUMNS), *bytes_header, "FATE jobs"],
-                      "r" * (len(rp.METRIC_COLUMNS) + 1 + len(bytes_header)) + "l", rows, table_id="sweep-table"))
-    cen = rp._arm(results, rp.CENTRALIZED)
-    if rp.is_ok(cen):
-        out.append(f'<p class="note">Centralised AUC for reference: {esc(rp.fmt3(cen.get("auc")))}.</p>')
+    out = [_table([split_header, *(h for _, h in METRIC_COLUMNS), *bytes_header, "FATE jobs"],
+                  "r" * (len(METRIC_COLUMNS) + 1 + len(bytes_header)) + "l", rows, table_id="sweep-table")]
+    cen = rv.arm_metrics(results, rv.CENTRALIZED)
+    if rv.is_ok(cen):
+        out.append(f'<p class="note">Centralised AUC for reference: {esc(fmt3(cen.get("auc")))}.</p>')
     return "".join(out)
 
 
 def _per_class_section(results: Mapping[str, Any]) -> str:
     out = ['<h2 id="per-class">Per class</h2>']
-    for a in (rp.FEDERATED, rp.CENTRALIZED):
-        m = rp._arm(results, a)
-        out.append(f"<h3>{esc(rp.arm_label(a, results))}</h3>")
-        per_class = (m.get("per_class") or {}) if rp.is_ok(m) else {}
+    for a in (rv.FEDERATED, rv.CENTRALIZED):
+        m = rv.arm_metrics(results, a)
+        out.append(f"<h3>{esc(rv.arm_label(a, results))}</h3>")
+        per_class = (m.get("per_class") or {}) if rv.is_ok(m) else {}
         if not per_class:
             why = "Arm missing from this run." if m is None else (
-                f"Arm failed: {rp._error_text(m)}" if not rp.is_ok(m) else "No per-class metrics recorded.")
+                f"Arm failed: {rv.error_text(m)}" if not rv.is_ok(m) else "No per-class metrics recorded.")
             out.append(_paragraphs([why], "note"))
             continue
-        rows = (_row(str(c), _metric_tds(v, rp.PER_CLASS_COLUMNS) + [_td(rp._int(v.get("support")), "num")])
+        rows = (_row(str(c), _metric_tds(v, PER_CLASS_COLUMNS) + [_td(count(v.get("support")), "num")])
                 for c, v in sorted(per_class.items()))
-        out.append(_table(["Class", *(h for _, h in rp.PER_CLASS_COLUMNS), "Support"],
-                          "l" + "r" * (len(rp.PER_CLASS_COLUMNS) + 1), rows))
+        out.append(_table(["Class", *(h for _, h in PER_CLASS_COLUMNS), "Support"],
+                          "l" + "r" * (len(PER_CLASS_COLUMNS) + 1), rows))
     return "".join(out)
 
 
@@ -287,7 +299,7 @@ def png_data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-def _figures_section(plans: Sequence[rp.FigurePlan], run_dir: Path) -> str:
+def _figures_section(plans: Sequence[FigurePlan], run_dir: Path) -> str:
     out = ['<h2 id="figures">Figures</h2>']
     for plan in plans:
         if plan.draw is None:
@@ -298,21 +310,15 @@ def _figures_section(plans: Sequence[rp.FigurePlan], run_dir: Path) -> str:
     return "".join(out)
 
 
-def _timing(key: str, value: Any) -> str:
-    if key.endswith("_share") and rp._is_number(value):
-        return f"{value:.1%}"
-    return rp._secs(value) if key.endswith("_s") else rp._plain(value)
-
-
 def _run_section(results: Mapping[str, Any]) -> str:
     out = ['<h2 id="run">Run, engine and versions</h2>']
-    facts = {"Run id": results.get("run_id", rp._DASH), "Created": results.get("created", rp._DASH),
-             "Seed": results.get("seed", rp._DASH), "Test share": results.get("test_size", rp._DASH)}
+    facts = {"Run id": results.get("run_id", DASH), "Created": results.get("created", DASH),
+             "Seed": results.get("seed", DASH), "Test share": results.get("test_size", DASH)}
     facts.update({f"Engine {k}": v for k, v in (results.get("engine") or {}).items()})
     out.append("<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts.items()) + "</dl>")
     timings = results.get("timings") or {}
     if timings:
-        rows = (f"<tr>{_td(str(k))}{_td(_timing(str(k), v), 'num')}</tr>" for k, v in timings.items())
+        rows = (f"<tr>{_td(str(k))}{_td(timing(str(k), v), 'num')}</tr>" for k, v in timings.items())
         out += ["<h3>Timings</h3>", _table(["Phase", "Value"], "lr", rows)]
     for key, title, headers in (("versions", "Versions", ("Package", "Version")),
                                 ("validation", "Validation against FATE-Flow", ("Check", "Value")),
@@ -321,21 +327,21 @@ def _run_section(results: Mapping[str, Any]) -> str:
         if isinstance(value, Mapping) and value:
             out += [f"<h3>{title}</h3>", _kv_table(value, *headers)]
         elif value:
-            out += [f"<h3>{title}</h3>", _paragraphs([rp._plain(value)])]
+            out += [f"<h3>{title}</h3>", _paragraphs([plain(value)])]
     return "".join(out)
 
 
-def render_html(results: Mapping[str, Any], plans: Sequence[rp.FigurePlan], run_dir: Path) -> str:
+def render_html(results: Mapping[str, Any], plans: Sequence[FigurePlan], run_dir: Path) -> str:
     """The whole page, from the JSON-normalised results and the figures already drawn in ``run_dir``."""
     run_id = results.get("run_id", "?")
     engine = (results.get("engine") or {}).get("name", "unknown engine")
     family = (results.get("model") or {}).get("family", "model")
-    meta = (f"Run {run_id}, created {results.get('created', rp._DASH)}, seed "
-            f"{rp._plain(results.get('seed', rp._DASH))}, {family} on {engine}.")
+    meta = (f"Run {run_id}, created {results.get('created', DASH)}, seed "
+            f"{plain(results.get('seed', DASH))}, {family} on {engine}.")
     body = "".join((
         f"<h1>fatelab study report: {esc(run_id)}</h1>",
-        f'<p class="meta">{esc(meta)} Raw numbers in <a href="{rp.RESULTS_FILE}">{rp.RESULTS_FILE}</a>; '
-        f'data card, parties, model mapping and job details in <a href="{rp.REPORT_FILE}">{rp.REPORT_FILE}</a>.</p>',
+        f'<p class="meta">{esc(meta)} Raw numbers in <a href="{rv.RESULTS_FILE}">{rv.RESULTS_FILE}</a>; '
+        f'data card, parties, model mapping and job details in <a href="{rv.REPORT_FILE}">{rv.REPORT_FILE}</a>.</p>',
         _headline_section(results), _intervals_section(results), _arms_section(results),
         _sweep_section(results), _per_class_section(results), _figures_section(plans, Path(run_dir)),
         _run_section(results)))
@@ -345,7 +351,7 @@ def render_html(results: Mapping[str, Any], plans: Sequence[rp.FigurePlan], run_
             f"<body><main>{body}</main></body></html>\n")
 
 
-def write_html(results: Mapping[str, Any], plans: Sequence[rp.FigurePlan], run_dir: Path) -> Path:
+def write_html(results: Mapping[str, Any], plans: Sequence[FigurePlan], run_dir: Path) -> Path:
     """Write ``run_dir/report.html`` (the figures in ``plans`` must already be drawn there)."""
     path = Path(run_dir) / HTML_FILE
     path.write_text(render_html(results, plans, run_dir), encoding="utf-8")
