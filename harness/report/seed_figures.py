@@ -16,7 +16,8 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from harness.report import figures as plots
-from harness.report import markdown as rp
+from harness.report import format as rf
+from harness.report import results as rr
 
 FILE = "sweep_seeds.png"
 #: Panels of the figure: the two metrics figure 4-3 draws.
@@ -102,24 +103,24 @@ def _draw_reference(ax: Any, cell: Cell) -> list[float]:
     return [mean]
 
 
-def plan(results: Mapping[str, Any]) -> rp.FigurePlan:
+def plan(results: Mapping[str, Any]) -> plots.FigurePlan:
     """The figure as a plan for the report (drawn, or skipped with the reason)."""
     caption = "Figure 4-3 across seeds: AUC and specificity per split, mean and 95% interval"
     rows = [r for r in results.get("sweep_intervals") or [] if isinstance(r, Mapping)]
     if not rows:
-        return rp.FigurePlan(FILE, caption, None, "no sweep across seeds in this run")
+        return plots.FigurePlan(FILE, caption, None, "no sweep across seeds in this run")
     arms = list(dict.fromkeys(k for r in rows for k, v in r.items() if isinstance(v, Mapping)
-                              and (k in (rp.FEDERATED, rp.CENTRALIZED) or str(k).startswith(rp.LOCAL_PREFIX))))
-    labels = [str(r.get("split") or rp.split_label(r.get("ratio") or [])) for r in rows]
-    panels = {title: {rp.arm_label(a, results): [(r.get(a) or {}).get(key) for r in rows] for a in arms}
+                              and (k in (rr.FEDERATED, rr.CENTRALIZED) or str(k).startswith(rr.LOCAL_PREFIX))))
+    labels = [str(r.get("split") or rf.split_label(r.get("ratio") or [])) for r in rows]
+    panels = {title: {rr.arm_label(a, results): [(r.get(a) or {}).get(key) for r in rows] for a in arms}
               for key, title in PANELS}
-    if not any(isinstance(c, Mapping) and rp._is_number(c.get("mean"))
+    if not any(isinstance(c, Mapping) and rf.is_number(c.get("mean"))
                for series in panels.values() for cells in series.values() for c in cells):
-        return rp.FigurePlan(FILE, caption, None, "no split produced metrics in any seed")
-    cen = (results.get("intervals") or {}).get(rp.CENTRALIZED) or {}
+        return plots.FigurePlan(FILE, caption, None, "no split produced metrics in any seed")
+    cen = (results.get("intervals") or {}).get(rr.CENTRALIZED) or {}
     refs = {title: cen.get(key) for key, title in PANELS}
-    parties = rp._common_parties(rows)
+    parties = rr.common_parties(rows)
     n = len(results.get("seeds") or []) or None
-    return rp.FigurePlan(FILE, caption, lambda p: plot_sweep_bands(
-        labels, panels, p, references=refs, highlight=rp.arm_label(rp.FEDERATED, results), parties=parties,
+    return plots.FigurePlan(FILE, caption, lambda p: plot_sweep_bands(
+        labels, panels, p, references=refs, highlight=rr.arm_label(rr.FEDERATED, results), parties=parties,
         n_seeds=n))

@@ -15,8 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.report import format as rf
 from harness.report import html as hp
 from harness.report import markdown as rp
+from harness.report import results as rr
 
 SHOWN, REFUTED = "shown", "refuted"
 #: Metrics of the sweep table: the two figure 4-3 draws, then the rest of the headline metrics.
@@ -49,39 +51,39 @@ def has_seeds(results: Mapping[str, Any]) -> bool:
 
 def _diff(value: Any) -> str:
     """A difference of two metrics: 4 decimals, since the effects compared are a few thousandths."""
-    if not rp._is_number(value):
-        return rp._DASH
+    if not rf.is_number(value):
+        return rf.DASH
     text = f"{value:+.4f}"
     return "±0.0000" if text in ("+0.0000", "-0.0000") else text.replace("-", "−")
 
 
 def _interval_cell(cell: Any, with_std: bool = True) -> str:
     """'mean ± sd [low, high]'; with one seed only the mean and why there is no interval."""
-    if not isinstance(cell, Mapping) or not rp._is_number(cell.get("mean")):
-        return "no seed" if isinstance(cell, Mapping) else rp._DASH
-    if not rp._is_number(cell.get("low")):
-        return f"{rp.fmt3(cell['mean'])} (n = {cell.get('n', 1)}, no interval)"
-    spread = f" ± {rp.fmt3(cell.get('std'))}" if with_std else ""
-    return f"{rp.fmt3(cell['mean'])}{spread} [{rp.fmt3(cell['low'])}, {rp.fmt3(cell['high'])}]"
+    if not isinstance(cell, Mapping) or not rf.is_number(cell.get("mean")):
+        return "no seed" if isinstance(cell, Mapping) else rf.DASH
+    if not rf.is_number(cell.get("low")):
+        return f"{rf.fmt3(cell['mean'])} (n = {cell.get('n', 1)}, no interval)"
+    spread = f" ± {rf.fmt3(cell.get('std'))}" if with_std else ""
+    return f"{rf.fmt3(cell['mean'])}{spread} [{rf.fmt3(cell['low'])}, {rf.fmt3(cell['high'])}]"
 
 
 def _n_text(cells: Sequence[Any]) -> str:
     ns = sorted({c.get("n") for c in cells if isinstance(c, Mapping) and isinstance(c.get("n"), int)})
     if not ns:
-        return rp._DASH
+        return rf.DASH
     return str(ns[0]) if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
 
 
 def _p_text(p: Any) -> str:
-    return hp._p_value(p) if rp._is_number(p) else "n/a"
+    return hp._p_value(p) if rf.is_number(p) else "n/a"
 
 
 def _label(arm: str, results: Mapping[str, Any]) -> str:
     """An arm's label; a sweep arm named "<arm> <split>" by the aggregate reads "Federated, split 50/50"."""
     name, _, split = arm.partition(" ")
-    if split and (name in (rp.FEDERATED, rp.CENTRALIZED) or name.startswith(rp.LOCAL_PREFIX)):
-        return f"{rp.arm_label(name, results)}, split {split}"
-    return rp.arm_label(arm, results)
+    if split and (name in (rr.FEDERATED, rr.CENTRALIZED) or name.startswith(rr.LOCAL_PREFIX)):
+        return f"{rr.arm_label(name, results)}, split {split}"
+    return rr.arm_label(arm, results)
 
 
 def _pair_label(c: Mapping[str, Any], results: Mapping[str, Any]) -> str:
@@ -102,9 +104,9 @@ def claims_table(results: Mapping[str, Any]) -> Table:
             row = len(t.rows)
             p = e.get("p_non_inferiority", e.get("p_value"))
             head = [str(claim.get("verdict", "")), str(claim.get("claim", ""))] if j == 0 else ["", ""]
-            t.rows.append([*head, _pair_label(e, results) if e else str(claim.get("summary", rp._DASH)),
-                           _claim_numbers(e) if e else rp._DASH, _p_text(p) if e else rp._DASH,
-                           str(e.get("n", rp._DASH))])
+            t.rows.append([*head, _pair_label(e, results) if e else str(claim.get("summary", rf.DASH)),
+                           _claim_numbers(e) if e else rf.DASH, _p_text(p) if e else rf.DASH,
+                           str(e.get("n", rf.DASH))])
             if j == 0:
                 t.strong.add((row, 0))
                 if claim.get("verdict") == REFUTED:
@@ -119,20 +121,20 @@ def claim_reasons(results: Mapping[str, Any]) -> list[str]:
 
 
 def _claim_numbers(e: Mapping[str, Any]) -> str:
-    if not rp._is_number(e.get("mean_diff")):
+    if not rf.is_number(e.get("mean_diff")):
         return "no paired seed"
-    if not rp._is_number(e.get("low")):
+    if not rf.is_number(e.get("low")):
         return f"{_diff(e['mean_diff'])} (no interval)"
     return f"{_diff(e['mean_diff'])} [{_diff(e.get('low'))}, {_diff(e.get('high'))}]"
 
 
 def intervals_table(results: Mapping[str, Any]) -> Table:
     intervals = results.get("intervals") or {}
-    cols = [(k, h) for k, h in rp.METRIC_COLUMNS if any(k in (v or {}) for v in intervals.values())]
+    cols = [(k, h) for k, h in rf.METRIC_COLUMNS if any(k in (v or {}) for v in intervals.values())]
     t = Table("seed-intervals", ["Arm", *(h for _, h in cols), "Seeds"], "l" + "r" * (len(cols) + 1))
-    for arm in rp.arm_order({**results, "arms": intervals}):
+    for arm in rr.arm_order({**results, "arms": intervals}):
         cells = intervals[arm] or {}
-        if arm == rp.FEDERATED:
+        if arm == rr.FEDERATED:
             t.focus.add(len(t.rows))
         t.rows.append([_label(arm, results), *(_interval_cell(cells.get(k)) for k, _ in cols),
                        _n_text([cells.get(k) for k, _ in cols])])
@@ -142,21 +144,21 @@ def intervals_table(results: Mapping[str, Any]) -> Table:
 def comparisons_table(results: Mapping[str, Any]) -> Table:
     t = Table("seed-comparisons", ["Paired comparison", "Metric", "Mean difference", "95% interval",
                                    "Wilcoxon p", "Seeds", "Test", "Note"], "llrrrrll")
-    names = dict(rp.METRIC_COLUMNS)
+    names = dict(rf.METRIC_COLUMNS)
     for c in results.get("comparisons") or []:
         if not isinstance(c, Mapping):
             continue
-        bounds = (f"[{_diff(c.get('low'))}, {_diff(c.get('high'))}]" if rp._is_number(c.get("low"))
+        bounds = (f"[{_diff(c.get('low'))}, {_diff(c.get('high'))}]" if rf.is_number(c.get("low"))
                   else "no interval")
         t.rows.append([_pair_label(c, results), names.get(str(c.get("metric")), str(c.get("metric"))),
-                       _diff(c.get("mean_diff")), bounds, _p_text(c.get("p_value")), str(c.get("n", rp._DASH)),
-                       str(c.get("p_method", rp._DASH)), str(c.get("note", ""))])
+                       _diff(c.get("mean_diff")), bounds, _p_text(c.get("p_value")), str(c.get("n", rf.DASH)),
+                       str(c.get("p_method", rf.DASH)), str(c.get("note", ""))])
     return t
 
 
 def _sweep_arms(row: Mapping[str, Any]) -> list[str]:
     return [k for k, v in row.items() if isinstance(v, Mapping)
-            and (k in (rp.FEDERATED, rp.CENTRALIZED) or str(k).startswith(rp.LOCAL_PREFIX))]
+            and (k in (rr.FEDERATED, rr.CENTRALIZED) or str(k).startswith(rr.LOCAL_PREFIX))]
 
 
 def sweep_table(results: Mapping[str, Any]) -> Table:
@@ -169,7 +171,7 @@ def sweep_table(results: Mapping[str, Any]) -> Table:
     for r in rows:
         for arm in _sweep_arms(r):
             cells = r[arm]
-            t.rows.append([str(r.get("split", rp.split_label(r.get("ratio") or []))), _label(arm, results),
+            t.rows.append([str(r.get("split", rf.split_label(r.get("ratio") or []))), _label(arm, results),
                            *(_interval_cell(cells.get(k), with_std=False) for k, _ in SWEEP_COLUMNS),
                            _n_text([cells.get(k) for k, _ in SWEEP_COLUMNS])])
     return t
@@ -227,7 +229,7 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
         return []
     seeds = results.get("seeds") or []
     out = [f"## Claims across {len(seeds)} seeds", "", f"**{claims_line(results)}**", ""]
-    out += _md_table(claims_table(results)) + [f"- {rp._inline(line)}" for line in claim_reasons(results)] + [""]
+    out += _md_table(claims_table(results)) + [f"- {rf.inline(line)}" for line in claim_reasons(results)] + [""]
     out += ["How the verdicts are decided:", ""] + [f"- {line}" for line in method_lines(results)] + [""]
     out += ["## Intervals across seeds", "",
             f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions and SMOTE. "
@@ -241,7 +243,7 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
         out += ["## Split sweep across seeds", "", "Mean [95% interval] per split.", ""] + _md_table(sweep)
     excluded = excluded_lines(results)
     out += ["### Excluded seeds", ""]
-    out += [f"- {rp._inline(line)}" for line in excluded] if excluded else ["None: every seed counted."]
+    out += [f"- {rf.inline(line)}" for line in excluded] if excluded else ["None: every seed counted."]
     return [*out, ""]
 
 
