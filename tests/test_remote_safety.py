@@ -57,10 +57,10 @@ def test_bad_dir_is_refused_before_any_host_is_contacted(tmp_path: Path) -> None
     # Nothing listens on either port: reaching the hosts would be a HostError, not a ConfigError.
     from harness.hosts.ssh import SSHTarget
 
-    targets = [SSHTarget(pid, f"h{pid}", "127.0.0.1", "nobody", free_port()) for pid in (9999, 9998)]
+    targets = [SSHTarget(pid, f"h{pid}", "127.0.0.1", "nobody", free_port()) for pid in ("9999", "9998")]
     remote = RemoteCluster(targets, tmp_path / "known_hosts")
     with pytest.raises(ConfigError, match="/etc is a system directory"):
-        remote.place_many([(9999, local), (9998, local)], {9999: str(tmp_path / "ok"), 9998: "/etc"})
+        remote.place_many([("9999", local), ("9998", local)], {"9999": str(tmp_path / "ok"), "9998": "/etc"})
 
 
 def test_dotdot_dir_creates_nothing_on_the_host(sshd: Sshd, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*TripleDES.*")
     import paramiko
 
-from harness.errors import ConfigError, HostError
+from harness.errors import ConfigError, HostError, raise_collected
 from harness.hosts.inventory import Cluster, Party
 from harness.hosts.remote_paths import check_remote_dir, create_dir_script
 
@@ -60,7 +60,7 @@ _USER_KNOWN_HOSTS_RE = re.compile(r"UserKnownHostsFile=(\S+)")
 class SSHTarget:
     """Where and as whom to reach one party's host."""
 
-    party_id: int
+    party_id: str
     host: str
     address: str
     user: str
@@ -72,7 +72,7 @@ class SSHTarget:
         key = party.key_file or party.vars.get("ansible_private_key_file")
         key_path = _resolve(str(key), base_dir) if key else None
         return cls(
-            party_id=party.party_id,
+            party_id=str(party.party_id),
             host=party.host,
             address=party.address,
             user=str(
@@ -91,7 +91,7 @@ class SSHTarget:
 class Placement:
     """One local file as it now exists on one party's host."""
 
-    party_id: int
+    party_id: str
     host: str
     address: str
     remote_path: str
@@ -454,13 +454,15 @@ class RemoteCluster:
         self.known_hosts = known_hosts
         self.group = group
         self.timeout = timeout
-        self._hosts: dict[int, RemoteHost] = {}
+        self._hosts: dict[str, RemoteHost] = {}
 
     @classmethod
-    def from_inventory(cls, cluster: Cluster, inventory_path: Path, **kwargs: Any) -> RemoteCluster:
+    def from_inventory(
+        cls, cluster: Cluster, inventory_path: Path, *, default_group: str = DEFAULT_DATA_GROUP, **kwargs: Any
+    ) -> RemoteCluster:
         base = inventory_path.resolve().parent
         targets = [SSHTarget.from_party(p, base_dir=base) for p in cluster.parties]
-        group = _cluster_var(cluster, DATA_GROUP_VAR) or DEFAULT_DATA_GROUP
+        group = _cluster_var(cluster, DATA_GROUP_VAR) or default_group
         return cls(targets, known_hosts_path(cluster, inventory_path), group=str(group), **kwargs)
 
     def preflight(self) -> None:
@@ -488,29 +490,24 @@ class RemoteCluster:
                 self._hosts[target.party_id] = outcome
         if errors:
             self.close()
-            if len(errors) == 1:
-                raise errors[0]
-            raise HostError(
-                f"{len(errors)} of {len(self.targets)} hosts failed the SSH check; nothing was copied:\n"
-                + "\n".join(f"  - {e.message}" for e in errors),
-                hint="; ".join(dict.fromkeys(e.hint for e in errors if e.hint)) or None,
-            )
+            summary = f"{len(errors)} of {len(self.targets)} hosts failed the SSH check; nothing was copied"
+            raise_collected(errors, summary=summary, kind=HostError)
 
-    def host(self, party_id: int) -> RemoteHost:
+    def host(self, party_id: str) -> RemoteHost:
         if party_id not in self.targets:
             raise ConfigError(
-                f"party {party_id} has no host in the inventory (parties: {sorted(self.targets)})"
+                f"party {party_id} has no host in the inventory (parties: {sorted(self.targets, key=int)})"
             )
         self.preflight()
         return self._hosts[party_id]
 
-    def place_file(self, party_id: int, local_path: Path, remote_dir: str) -> Placement:
+    def place_file(self, party_id: str, local_path: Path, remote_dir: str) -> Placement:
         return place_file(self.host(party_id), local_path, remote_dir, group=self.group)
 
     def place_many(
         self,
-        items: Sequence[tuple[int, Path]],
-        remote_dir: str | Mapping[int, str],
+        items: Sequence[tuple[str, Path]],
+        remote_dir: str | Mapping[str, str],
         *,
         progress: bool = False,
     ) -> list[Placement]:
@@ -531,12 +528,12 @@ class RemoteCluster:
         for _, path in items:
             if path not in described:
                 described[path] = describe_local(path)
-        by_party: dict[int, list[int]] = {}
+        by_party: dict[str, list[int]] = {}
         for index, (pid, _) in enumerate(items):
             self.host(pid)
             by_party.setdefault(pid, []).append(index)
 
-        def check(pid: int) -> dict[int, str | None]:
+        def check(pid: str) -> dict[int, str | None]:
             paths = [str(PurePosixPath(dirs[pid]) / items[i][1].name) for i in by_party[pid]]
             digests = remote_digests(self._hosts[pid], paths, create_dir=dirs[pid], group=self.group)
             return dict(zip(by_party[pid], digests, strict=True))
@@ -565,7 +562,7 @@ class RemoteCluster:
             with lock:
                 bar.update(n)
 
-        def copy(pid: int) -> None:
+        def copy(pid: str) -> None:
             for i in by_party[pid]:
                 results[i] = place_file(
                     self._hosts[pid],

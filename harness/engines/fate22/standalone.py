@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
-from harness.engines.fate22.client import FlowRestClient, upload_tables
-from harness.engines.fate22.jobs import SingleFlow, run_jobs
+from harness.engines.base import FitJob, JobResult, ModelMapping, Table, UploadRequest
+from harness.engines.fate22 import mapping
+from harness.engines.fate22.client import FlowRestClient
+from harness.engines.fate22.jobs import SingleFlow, run_flow_jobs, upload_tables
 from harness.engines.fate22.server import LocalFlowServer
 from harness.engines.upload_records import UploadRecords
 from harness.progress import Progress
@@ -59,5 +60,15 @@ class StandaloneEngine:
         # Standalone: the server reads the controller's files directly.
         return upload_tables(self.client, requests, progress=self.progress, records=self.upload_records)
 
-    def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
-        return run_jobs(SingleFlow(self.client), jobs, progress=self.progress)
+    def run_many(self, jobs: Sequence[tuple[str, FitJob]]) -> list[JobResult]:
+        return run_flow_jobs(SingleFlow(self.client), jobs, progress=self.progress)
+
+    def model_mapping(self, job: FitJob) -> ModelMapping:
+        return mapping.model_mapping(job)
+
+    def placement(self) -> None:
+        """Nothing moves: the server reads the controller's files in place."""
+        return None
+
+    def validation(self) -> None:
+        return None
