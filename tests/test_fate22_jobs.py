@@ -19,9 +19,8 @@ from harness.engines.fate22 import hosts as cluster
 from harness.engines.fate22 import jobs as fate22_jobs
 from harness.engines.fate22.client import FlowRestClient
 from harness.engines.fate22.hosts import ClusterEngine, HostParty, liveness_watch
-from harness.engines.fate22.jobs import SingleFlow, flow_poll, job_wall_s
-from harness.engines.fate22.jobs import run_flow_jobs as run_jobs
-from harness.engines.jobs import TERMINAL_FAILURES, wait_job
+from harness.engines.fate22.jobs import Flow22Jobs, SingleFlow, flow_poll, job_wall_s
+from harness.engines.jobs import TERMINAL_FAILURES, Pace, run_jobs, wait_job
 from harness.errors import EngineError
 from harness.hosts.inventory import cluster_from_mapping
 from harness.model.logreg import HomoLRSettings
@@ -112,7 +111,8 @@ def no_dag(monkeypatch: pytest.MonkeyPatch) -> None:
 def run(site: Any, count: int, clock: FakeClock | None = None, **kwargs: Any) -> list[Any]:
     clock = clock or FakeClock()
     jobs = [(f"job {i + 1}", homo_lr_job()) for i in range(count)]
-    return run_jobs(site, jobs, progress=False, poll_seconds=1, sleep=clock.sleep, clock=clock, **kwargs)
+    pace = Pace(poll_seconds=1, sleep=clock.sleep, clock=clock, **kwargs)
+    return run_jobs(Flow22Jobs(site), jobs, progress=False, pace=pace)
 
 
 # ------------------------------------------------------------------------------------------ failures
@@ -152,11 +152,10 @@ def test_an_interrupt_stops_the_job_being_waited_for_and_the_rest() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         run_jobs(
-            SingleFlow(flow),
+            Flow22Jobs(SingleFlow(flow)),
             [("a", homo_lr_job()), ("b", homo_lr_job())],
             progress=False,
-            sleep=interrupted,
-            clock=clock,
+            pace=Pace(sleep=interrupted, clock=clock),
         )
     assert flow.stopped == ["job1", "job2"]
 
@@ -213,8 +212,7 @@ def test_a_party_reported_down_stops_the_job_and_is_named() -> None:
             stop=lambda: flow.stop("job1"),
             progress=False,
             watch=lambda: next(polls),
-            sleep=clock.sleep,
-            clock=clock,
+            pace=Pace(sleep=clock.sleep, clock=clock),
         )
     assert calls == [("stopped", ("9998",))]
     assert flow.stopped == ["job1"], "FATE would wait days for the missing party"

@@ -1,4 +1,5 @@
-"""harness.hosts.ssh against a throwaway sshd on 127.0.0.1 (skipped when OpenSSH's sshd is not installed).
+"""harness.hosts.ssh and harness.hosts.transfer against a throwaway sshd on 127.0.0.1
+(skipped when OpenSSH's sshd is not installed).
 
 Because the "remote" host is this machine, every assertion about what arrived (or did not) reads the
 local filesystem directly instead of trusting the code under test.
@@ -23,14 +24,8 @@ import yaml
 
 from harness.errors import ConfigError, HostError
 from harness.hosts.inventory import cluster_from_mapping, load_inventory
-from harness.hosts.ssh import (
-    RemoteCluster,
-    RemoteHost,
-    SSHTarget,
-    describe_local,
-    known_hosts_path,
-    place_file,
-)
+from harness.hosts.ssh import RemoteHost, SSHTarget, known_hosts_path
+from harness.hosts.transfer import RemoteCluster, describe_local, place_file
 
 REPO = Path(__file__).resolve().parents[1]
 LENDING = REPO / "data" / "loan_2011q4_head5k.csv"

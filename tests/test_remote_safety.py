@@ -15,7 +15,8 @@ import pytest
 
 from harness.errors import ConfigError, HostError
 from harness.hosts.remote_paths import check_remote_dir
-from harness.hosts.ssh import RemoteCluster, RemoteHost, place_file
+from harness.hosts.ssh import RemoteHost
+from harness.hosts.transfer import RemoteCluster, place_file
 from tests import test_remote
 from tests.test_remote import LENDING, Sshd, free_port
 

@@ -57,6 +57,19 @@ def nothing_down() -> Sequence[str]:
     return ()
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How long to wait for a job and how often to look; ``sleep``/``clock`` are replaceable in tests."""
+
+    timeout: float = JOB_TIMEOUT
+    poll_seconds: float = POLL_SECONDS
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+DEFAULT_PACE = Pace()
+
+
 class JobBackend(Protocol):
     """One FATE version's (and deployment's) side of the loop."""
 
@@ -88,18 +101,15 @@ def wait_job(
     stop: Callable[[], None],
     progress: bool | Progress,
     watch: Watch = nothing_down,
-    timeout: float = JOB_TIMEOUT,
-    poll_seconds: float = POLL_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    pace: Pace = DEFAULT_PACE,
 ) -> Poll:
     """Poll one job until it succeeds and return the last poll; raise ``failure(...)`` otherwise.
 
     A job that ends badly, a party ``watch`` reports down, a status query that fails, or ``timeout``
     raise ``failure(...)``; the last two ``stop`` the job first (FATE would wait for days).
     """
-    started = clock()
-    shown = JobProgress(progress, what, job_id, clock=clock)
+    started = pace.clock()
+    shown = JobProgress(progress, what, job_id, clock=pace.clock)
     try:
         while True:
             # A worker thread (per-party uploads) learns of SIGTERM here; the main thread got it raised.
@@ -119,10 +129,10 @@ def wait_job(
             if down:
                 stop()
                 raise failure("stopped", down)
-            if clock() - started > timeout:
+            if pace.clock() - started > pace.timeout:
                 stop()
-                raise failure(f"did not finish within {timeout:.0f} s and was stopped", ())
-            sleep(poll_seconds)
+                raise failure(f"did not finish within {pace.timeout:.0f} s and was stopped", ())
+            pace.sleep(pace.poll_seconds)
     finally:
         shown.close()
 
@@ -132,10 +142,7 @@ def run_jobs(
     jobs: Sequence[tuple[str, FitJob]],
     *,
     progress: bool | Progress,
-    timeout: float = JOB_TIMEOUT,
-    poll_seconds: float = POLL_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    pace: Pace = DEFAULT_PACE,
 ) -> list[JobResult]:
     """Submit every job at once, then wait for and collect each in order.
 
@@ -146,7 +153,7 @@ def run_jobs(
     submitted: list[tuple[str, FitJob, str, float]] = []
     try:
         for what, job in jobs:
-            submitted.append((what, job, backend.submit(what, job), clock()))
+            submitted.append((what, job, backend.submit(what, job), pace.clock()))
     except BaseException:
         stop_jobs(backend, submitted)
         raise
@@ -164,12 +171,9 @@ def run_jobs(
                 stop=lambda job_id=job_id, roles=roles: backend.stop(job_id, roles),
                 progress=progress,
                 watch=backend.watch(roles),
-                timeout=timeout,
-                poll_seconds=poll_seconds,
-                sleep=sleep,
-                clock=clock,
+                pace=pace,
             )
-            results.append(backend.collect(job_id, job, seen.record, clock() - submitted_at))
+            results.append(backend.collect(job_id, job, seen.record, pace.clock() - submitted_at))
         except Exception:
             # This job has ended (wait_job stops it when it has to); the ones behind it are not wanted.
             stop_jobs(backend, submitted[index + 1 :])

@@ -12,12 +12,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
-from harness.engines.base import Roles
+from harness.engines.base import NAMESPACE, Roles
+from harness.engines.jobs import JOB_TIMEOUT
+from harness.engines.placement import PlacementLog
 from harness.errors import ConfigError, FatelabError, raise_collected
-from harness.hosts.inventory import Cluster, Party
-from harness.hosts.ssh import RemoteCluster
+from harness.hosts.inventory import Cluster, Party, load_inventory
+from harness.hosts.ssh import DEFAULT_DATA_GROUP
+from harness.hosts.transfer import RemoteCluster
+from harness.progress import Progress
 
 DEFAULT_FLOW_PORT = 9380
 FLOW_PORT_VAR = "fate_flow_http_port"
@@ -50,6 +54,14 @@ class PartyEndpoint:
 def party_var(cluster: Cluster, party: Party, name: str, default: Any) -> Any:
     """A variable of the party's host, else of the inventory, else ``default``."""
     return party.vars.get(name) or cluster.vars.get(name) or default
+
+
+def absolute_dir(cluster: Cluster, party: Party, name: str, default: str) -> str:
+    """A directory variable of the party (see :func:`party_var`), refused unless absolute."""
+    path = str(party_var(cluster, party, name, default))
+    if not path.startswith("/"):
+        raise ConfigError(f"host {party.host} (party {party.party_id}): {name} must be absolute, got {path!r}")
+    return path
 
 
 def flow_port(party: Party) -> int:
@@ -113,8 +125,72 @@ def failed_at(endpoint: PartyEndpoint, roles: Roles) -> str:
     return f" at party {endpoint.party_id} ({roles_held}, inventory host {endpoint.party.host})"
 
 
-def ssh_line(remote: RemoteCluster, endpoint: PartyEndpoint) -> str:
-    """``user@address:port`` of the party's SSH target, for describe()."""
-    target = remote.targets[endpoint.party_id]
-    return f"{target.user}@{endpoint.party.address}:{target.port}"
 
+class HostsEngine(Generic[E]):
+    """What an engine on the inventory's hosts holds: its parties, SSH to them, where their files went.
+
+    Subclasses set ``name``, ``kind`` (their folder under ``work_dir``) and ``parties_of`` (the
+    inventory's parties as their endpoints), and may set ``default_group`` (the group that owns the
+    placed files when the inventory names none).
+    """
+
+    name: str
+    kind: str
+    default_group: str = DEFAULT_DATA_GROUP
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        inventory_path: Path,
+        *,
+        work_dir: Path,
+        progress: bool | Progress = True,
+        remote: RemoteCluster | None = None,
+        job_timeout: float = JOB_TIMEOUT,
+    ) -> None:
+        self.cluster = cluster
+        self.inventory_path = Path(inventory_path)
+        self.work_dir = Path(work_dir)
+        self.progress = Progress.of(progress)
+        self.job_timeout = job_timeout
+        self.endpoints = self.parties_of(cluster, self.inventory_path)
+        self.remote = remote or RemoteCluster.from_inventory(
+            cluster, self.inventory_path, default_group=self.default_group
+        )
+        self._placements = PlacementLog(self.work_dir / self.kind / "placement.json", NAMESPACE)
+
+    @classmethod
+    def from_inventory(cls, path: str | Path, work_dir: str | Path, **options: Any) -> Self:
+        return cls(load_inventory(path), Path(path), work_dir=Path(work_dir), **options)
+
+    @staticmethod
+    def parties_of(cluster: Cluster, inventory_path: Path) -> PartyMap[E]:
+        raise NotImplementedError
+
+    def endpoint(self, party_id: str) -> E:
+        return self.endpoints[party_id]
+
+    def placement(self) -> dict[str, Any]:
+        """Where every party's files went (JSON-able, keyed by party id) for results.json."""
+        return self._placements.as_dict(self.party_info)
+
+    def party_info(self, party_id: str) -> dict[str, Any]:
+        """What results.json says of a party's host (subclasses add their directories)."""
+        e = self.endpoint(party_id)
+        return {"host": e.party.host, "address": e.party.address, "fate_flow": e.url}
+
+    def describe_hosts(self) -> dict[str, Any]:
+        """The part of describe() every hosts engine has."""
+        return {
+            "name": self.name,
+            "inventory": str(self.inventory_path.resolve()),
+            "known_hosts": str(self.remote.known_hosts),
+        }
+
+    def ssh_line(self, endpoint: PartyEndpoint) -> str:
+        """``user@address:port`` of the party's SSH target, for describe()."""
+        target = self.remote.targets[endpoint.party_id]
+        return f"{target.user}@{endpoint.party.address}:{target.port}"
+
+    def close(self) -> None:
+        self.remote.close()

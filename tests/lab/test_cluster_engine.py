@@ -100,14 +100,14 @@ def credit_frame(name: str, rows: int = ROWS) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def data_dir() -> str:
-    endpoints = endpoints_from_cluster(load_inventory(INVENTORY))
+    endpoints = endpoints_from_cluster(load_inventory(INVENTORY), INVENTORY)
     return next(iter(endpoints.values())).data_dir
 
 
 @pytest.fixture(scope="module")
 def fate(lab: Lab) -> None:
     """Skip unless every lab party's FATE-Flow answers with its own party id."""
-    for endpoint in endpoints_from_cluster(load_inventory(INVENTORY)).values():
+    for endpoint in endpoints_from_cluster(load_inventory(INVENTORY), INVENTORY).values():
         try:
             answered = site_party_id(endpoint, timeout=3)
         except EngineError as exc:

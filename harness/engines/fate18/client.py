@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.engines.jobs import TERMINAL_FAILURES, Poll, wait_job
+from harness.engines.jobs import TERMINAL_FAILURES, Pace, Poll, wait_job
 from harness.errors import ConfigError, EngineError
 
 LOG_TAIL_LINES = 20
@@ -222,10 +222,7 @@ class Flow18Client:
             failure=lambda state, _down: self.job_failure(job_id, role, party_id, state),
             stop=lambda: self.stop(job_id),
             progress=False,
-            timeout=timeout,
-            poll_seconds=poll,
-            sleep=sleep,
-            clock=clock,
+            pace=Pace(timeout=timeout, poll_seconds=poll, sleep=sleep, clock=clock),
         )
         return "success"
 

@@ -1,7 +1,7 @@
 """FATE 1.8 deployed by KubeFATE (docker-compose) on the inventory's hosts, one stack per party.
 
 Data placement: each party's CSV goes only to that party's host (verified SSH, sha256, atomic
-rename; :mod:`harness.hosts.ssh`), into ``<deploy_dir>/confs-<id>/shared_dir/examples/fatelab/``.
+rename; :mod:`harness.hosts.transfer`), into ``<deploy_dir>/confs-<id>/shared_dir/examples/fatelab/``.
 KubeFATE's compose file bind-mounts ``shared_dir/examples`` at ``/data/projects/fate/examples`` in
 the party's ``client`` container (and its ``python`` container), so the file is visible there
 without a ``docker cp``. The upload itself runs where a KubeFATE user runs it: ``flow data upload``
@@ -27,12 +27,22 @@ from harness.engines.base import NAMESPACE, FitJob, JobResult, ModelMapping, Tab
 from harness.engines.fate18.client import Flow18Client
 from harness.engines.fate18.jobs import Flow18Jobs
 from harness.engines.fate18.mapping import CONTAINER_EXAMPLES, Fate18Options, model_mapping, upload_conf
-from harness.engines.jobs import JOB_TIMEOUT, run_jobs, tail
-from harness.engines.parties import PartyEndpoint, PartyMap, each_party, flow_port, in_parallel, party_var, ssh_line
-from harness.engines.placement import PlacementLog, check_rows
+from harness.engines.jobs import Pace, run_jobs, tail
+from harness.engines.parties import (
+    HostsEngine,
+    PartyEndpoint,
+    PartyMap,
+    absolute_dir,
+    each_party,
+    flow_port,
+    in_parallel,
+    party_var,
+)
+from harness.engines.placement import check_rows
 from harness.errors import ConfigError, EngineError, FatelabError, HostError
-from harness.hosts.inventory import Cluster, load_inventory
-from harness.hosts.ssh import Placement, RemoteCluster, RemoteHost, place_file
+from harness.hosts.inventory import Cluster
+from harness.hosts.ssh import RemoteHost
+from harness.hosts.transfer import Placement, place_file
 from harness.output_pair import replace_file
 from harness.progress import Progress
 
@@ -84,11 +94,7 @@ def parties_from_cluster(cluster: Cluster, inventory_path: Path) -> PartyMap[Kub
         )
     out = []
     for p in cluster.parties:
-        deploy_dir = str(party_var(cluster, p, DEPLOY_DIR_VAR, DEFAULT_DEPLOY_DIR))
-        if not deploy_dir.startswith("/"):
-            raise ConfigError(
-                f"host {p.host} (party {p.party_id}): {DEPLOY_DIR_VAR} must be absolute, got {deploy_dir!r}"
-            )
+        deploy_dir = absolute_dir(cluster, p, DEPLOY_DIR_VAR, DEFAULT_DEPLOY_DIR)
         compose = str(party_var(cluster, p, COMPOSE_VAR, DEFAULT_COMPOSE)).strip()
         if not compose:
             raise ConfigError(f"host {p.host} (party {p.party_id}): {COMPOSE_VAR} is empty")
@@ -124,56 +130,32 @@ def flow_reply(stdout: str) -> dict[str, Any]:
     return reply if isinstance(reply, dict) else {}
 
 
-class KubeFate18Engine:
+class KubeFate18Engine(HostsEngine[KubeParty]):
     """FATE 1.8 with one KubeFATE docker-compose stack per party on the inventory's hosts."""
 
     name = "fate-1.8-kubefate"
+    kind = "kubefate18"
+    default_group = DEFAULT_DATA_GROUP
+    parties_of = staticmethod(parties_from_cluster)
 
     def __init__(
         self,
-        cluster: Cluster,
-        inventory_path: Path,
-        *,
-        work_dir: Path,
+        *inventory: Any,
         options: Fate18Options | None = None,
-        progress: bool | Progress = True,
-        remote: RemoteCluster | None = None,
         poll: float = POLL_SECONDS,
         upload_timeout: float = UPLOAD_TIMEOUT,
-        job_timeout: float = JOB_TIMEOUT,
+        **common: Any,
     ) -> None:
-        self.cluster = cluster
-        self.inventory_path = Path(inventory_path)
-        self.work_dir = Path(work_dir)
+        """``inventory`` and ``common``: as :class:`HostsEngine`'s (cluster, its path, work_dir, ...)."""
+        super().__init__(*inventory, **common)
         self.options = options or Fate18Options()
-        self.progress = Progress.of(progress)
         self.poll = poll
         self.upload_timeout = upload_timeout
-        self.job_timeout = job_timeout
-        self.parties = parties_from_cluster(cluster, self.inventory_path)
-        self.remote = remote or RemoteCluster.from_inventory(
-            cluster, self.inventory_path, default_group=DEFAULT_DATA_GROUP
-        )
         self._clients: dict[str, PartyFlow] = {}
         self._versions: dict[str, str] = {}
-        self._placements = PlacementLog(self.work_dir / "kubefate18" / "placement.json", NAMESPACE)
         self._homo_lr: dict[str, Any] | None = None  # what the first job really ran, for the report
 
-    @classmethod
-    def from_inventory(
-        cls,
-        path: str | Path,
-        work_dir: str | Path,
-        *,
-        options: Fate18Options | None = None,
-        progress: bool | Progress = True,
-    ) -> KubeFate18Engine:
-        return cls(load_inventory(path), Path(path), work_dir=Path(work_dir), options=options, progress=progress)
-
     # -- lookups ---------------------------------------------------------------------------
-    def endpoint(self, party_id: str) -> KubeParty:
-        return self.parties[party_id]
-
     def client(self, party_id: str) -> PartyFlow:
         kp = self.endpoint(party_id)
         if kp.party_id not in self._clients:
@@ -189,10 +171,10 @@ class KubeFate18Engine:
         """Every host verified over SSH with its compose project in place, every FATE-Flow answering as 1.8."""
         try:
             self.remote.preflight()
-            self._check_projects(self.parties.ids())
+            self._check_projects(self.endpoints.ids())
         finally:
             self.remote.close()
-        self.check_flows(self.parties.ids())
+        self.check_flows(self.endpoints.ids())
 
     def flow_clients(self) -> dict[str, Any]:
         """None: FATE 1.8 jobs are not in the run ledger (its REST API stops a job per role and party);
@@ -200,10 +182,7 @@ class KubeFate18Engine:
         return {}
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "inventory": str(self.inventory_path.resolve()),
-            "known_hosts": str(self.remote.known_hosts),
+        return self.describe_hosts() | {
             "options": dataclasses.asdict(self.options),
             # The report's model section is model_mapping(); this is the first job's conf as submitted.
             "homo_lr_0_conf": self._homo_lr or "no job run yet",
@@ -212,21 +191,21 @@ class KubeFate18Engine:
                     "host": kp.party.host,
                     "fate_flow": kp.url,
                     "fate_version": self._versions.get(kp.party_id, "not checked"),
-                    "ssh": ssh_line(self.remote, kp),
+                    "ssh": self.ssh_line(kp),
                     "compose_project": kp.confs_dir,
                     "data_dir": kp.data_dir,
                     "container_data_dir": str(kp.container_dir),
                 }
-                for kp in self.parties.values()
+                for kp in self.endpoints.values()
             },
         }
+
+    def validation(self) -> None:
+        return None
 
     def model_mapping(self, job: FitJob) -> ModelMapping:
         """How the fit's settings map onto FATE 1.8 HomoLR with this engine's options, for the report."""
         return model_mapping(job, self.options)
-
-    def validation(self) -> None:
-        return None
 
     def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
         """Place each CSV on its own party's host, then ``flow data upload`` it in that party's client container."""
@@ -259,7 +238,7 @@ class KubeFate18Engine:
             each_party(by_party, upload)
         finally:
             self.remote.close()
-            self._placements.write(self._party_info)
+            self._placements.write(self.party_info)
         return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]
 
     def run_many(self, jobs: Sequence[tuple[str, FitJob]]) -> list[JobResult]:
@@ -268,22 +247,12 @@ class KubeFate18Engine:
         for _, job in jobs:
             self.check_flows(job.roles.all_parties())
         self._homo_lr = backend.first_conf() or self._homo_lr
-        return run_jobs(backend, jobs, progress=self.progress, timeout=self.job_timeout, poll_seconds=self.poll)
+        pace = Pace(timeout=self.job_timeout, poll_seconds=self.poll)
+        return run_jobs(backend, jobs, progress=self.progress, pace=pace)
 
-    # -- placement record ------------------------------------------------------------------
-    def placement(self) -> dict[str, Any]:
-        """Where every party's files went (JSON-able, keyed by party id) for results.json."""
-        return self._placements.as_dict(self._party_info)
-
-    def _party_info(self, pid: str) -> dict[str, Any]:
-        kp = self.endpoint(pid)
-        return {
-            "host": kp.party.host,
-            "address": kp.party.address,
-            "fate_flow": kp.url,
-            "data_dir": kp.data_dir,
-            "container_data_dir": str(kp.container_dir),
-        }
+    def party_info(self, party_id: str) -> dict[str, Any]:
+        kp = self.endpoint(party_id)
+        return super().party_info(party_id) | {"data_dir": kp.data_dir, "container_data_dir": str(kp.container_dir)}
 
     def _check_projects(self, parties: Iterable[str]) -> None:
         """Each host holds its party's compose project and the compose command (hosts already verified)."""
@@ -389,6 +358,3 @@ class KubeFate18Engine:
 
     def _run(self, host: RemoteHost, command: str) -> tuple[int, str, str]:
         return host.run(command, timeout=self.upload_timeout, check=False)
-
-    def close(self) -> None:
-        self.remote.close()

@@ -19,26 +19,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.engines.base import NAMESPACE, FitJob, JobResult, ModelMapping, Roles, Table, UploadRequest
-from harness.engines.fate22 import mapping
+from harness.engines.base import NAMESPACE, FitJob, JobResult, Roles, Table, UploadRequest
 from harness.engines.fate22.client import FlowRestClient
-from harness.engines.fate22.jobs import run_flow_jobs, upload_tables
-from harness.engines.jobs import JOB_TIMEOUT, LOG_LINES, TERMINAL_FAILURES, Watch, tail
+from harness.engines.fate22.jobs import Flow22Jobs, upload_tables
+from harness.engines.fate22.mapping import Fate22Engine
+from harness.engines.jobs import LOG_LINES, TERMINAL_FAILURES, Pace, Watch, run_jobs, tail
 from harness.engines.parties import (
+    HostsEngine,
     PartyEndpoint,
     PartyMap,
+    absolute_dir,
     each_party,
     failed_at,
     flow_port,
     in_parallel,
-    party_var,
-    ssh_line,
 )
-from harness.engines.placement import PlacementLog, check_rows
+from harness.engines.placement import check_rows
 from harness.engines.upload_records import UploadRecords
 from harness.errors import ConfigError, EngineError, FatelabError, raise_collected
-from harness.hosts.inventory import Cluster, Party, load_inventory
-from harness.hosts.ssh import RemoteCluster
+from harness.hosts.inventory import Cluster, Party
 from harness.progress import Progress
 
 DEFAULT_DATA_DIR = "/var/lib/fatelab/data"
@@ -62,9 +61,7 @@ class HostParty(PartyEndpoint):
 def endpoints_from_cluster(cluster: Cluster, inventory_path: Path) -> PartyMap[HostParty]:
     out = []
     for p in cluster.parties:
-        data_dir = str(party_var(cluster, p, DATA_DIR_VAR, DEFAULT_DATA_DIR))
-        if not data_dir.startswith("/"):
-            raise ConfigError(f"host {p.host} (party {p.party_id}): {DATA_DIR_VAR} must be absolute, got {data_dir!r}")
+        data_dir = absolute_dir(cluster, p, DATA_DIR_VAR, DEFAULT_DATA_DIR)
         out.append(HostParty(party=p, flow_host=p.address, flow_port=flow_port(p), data_dir=data_dir))
     return PartyMap(out, inventory_path)
 
@@ -109,42 +106,19 @@ def site_party_id(endpoint: PartyEndpoint, timeout: float = SITE_TIMEOUT) -> str
     return str(data["party_id"])
 
 
-class ClusterEngine:
+class ClusterEngine(Fate22Engine, HostsEngine[HostParty]):
     """FATE 2.2 with one FATE-Flow per party on the inventory's hosts."""
 
     name = "fate-2.2-cluster"
+    kind = "cluster"
+    parties_of = staticmethod(endpoints_from_cluster)
 
-    def __init__(
-        self,
-        cluster: Cluster,
-        inventory_path: Path,
-        *,
-        work_dir: Path,
-        progress: bool | Progress = True,
-        remote: RemoteCluster | None = None,
-        job_timeout: float = JOB_TIMEOUT,
-    ) -> None:
-        self.cluster = cluster
-        self.inventory_path = Path(inventory_path)
-        self.work_dir = Path(work_dir)
-        self.progress = Progress.of(progress)
-        self.job_timeout = job_timeout
-        self.endpoints = endpoints_from_cluster(cluster, self.inventory_path)
-        self.remote = remote or RemoteCluster.from_inventory(cluster, self.inventory_path)
+    def __init__(self, cluster: Cluster, inventory_path: Path, **common: Any) -> None:
+        super().__init__(cluster, inventory_path, **common)
         self._clients: dict[str, FlowRestClient] = {}
-        self._placements = PlacementLog(self.work_dir / "cluster" / "placement.json", NAMESPACE)
         self.upload_records = UploadRecords(self.work_dir / "cluster" / "uploads.json")
 
-    @classmethod
-    def from_inventory(
-        cls, path: str | Path, work_dir: str | Path, progress: bool | Progress = True
-    ) -> ClusterEngine:
-        return cls(load_inventory(path), Path(path), work_dir=Path(work_dir), progress=progress)
-
     # -- lookups ---------------------------------------------------------------------------
-    def endpoint(self, party_id: str) -> HostParty:
-        return self.endpoints[party_id]
-
     def client(self, party_id: str) -> FlowRestClient:
         endpoint = self.endpoint(party_id)
         pid = endpoint.party_id
@@ -182,27 +156,13 @@ class ClusterEngine:
         raise_collected(errors, summary=f"{len(errors)} parties' FATE-Flows failed the check")
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
+        return self.describe_hosts() | {
             "fate_client_version": _version("fate_client"),
-            "inventory": str(self.inventory_path.resolve()),
-            "known_hosts": str(self.remote.known_hosts),
             "endpoints": {
-                e.party_id: {
-                    "host": e.party.host,
-                    "fate_flow": e.url,
-                    "ssh": ssh_line(self.remote, e),
-                    "data_dir": e.data_dir,
-                }
+                e.party_id: {"host": e.party.host, "fate_flow": e.url, "ssh": self.ssh_line(e), "data_dir": e.data_dir}
                 for e in self.endpoints.values()
             },
         }
-
-    def model_mapping(self, job: FitJob) -> ModelMapping:
-        return mapping.model_mapping(job)
-
-    def validation(self) -> None:
-        return None
 
     def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
         """Place each CSV on its own party's host only, then upload it into that party's FATE-Flow."""
@@ -219,7 +179,7 @@ class ClusterEngine:
         for request, placed in zip(requests, placements, strict=True):
             check_rows(request, placed)
             self._placements.record(request, placed)
-        self._placements.write(self._party_info)
+        self._placements.write(self.party_info)
 
         by_party: dict[str, list[UploadRequest]] = {}
         for request, placed in zip(requests, placements, strict=True):
@@ -244,27 +204,17 @@ class ClusterEngine:
 
     def run_many(self, jobs: Sequence[tuple[str, FitJob]]) -> list[JobResult]:
         """Submit every job to its guest's FATE-Flow, then wait for each in order."""
-        return run_flow_jobs(
-            PartyFlows(self), jobs, progress=self.progress, timeout=self.job_timeout, poll_seconds=POLL_SECONDS
-        )
+        pace = Pace(timeout=self.job_timeout, poll_seconds=POLL_SECONDS)
+        return run_jobs(Flow22Jobs(PartyFlows(self)), jobs, progress=self.progress, pace=pace)
 
-    # -- placement record ------------------------------------------------------------------
-    def placement(self) -> dict[str, Any]:
-        """Where every party's files went (JSON-able, keyed by party id) for results.json."""
-        return self._placements.as_dict(self._party_info)
-
-    def _party_info(self, pid: str) -> dict[str, Any]:
-        e = self.endpoint(pid)
-        return {"host": e.party.host, "address": e.party.address, "fate_flow": e.url, "data_dir": e.data_dir}
+    def party_info(self, party_id: str) -> dict[str, Any]:
+        return super().party_info(party_id) | {"data_dir": self.endpoint(party_id).data_dir}
 
     # -- flows -----------------------------------------------------------------------------
     def _require_flows(self, parties: Iterable[str]) -> None:
         """Fail before submitting anything when a needed party's FATE-Flow does not answer."""
         for pid in parties:
             site_party_id(self.endpoint(pid))
-
-    def close(self) -> None:
-        self.remote.close()
 
 
 class PartyFlows:

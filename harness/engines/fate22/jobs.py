@@ -11,8 +11,7 @@ time a job waited for FATE's resources behind the jobs submitted before it (see 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from harness.engines import run_ledger
@@ -25,7 +24,7 @@ from harness.engines.fate22.client import (
     task_timings,
     upload_meta,
 )
-from harness.engines.jobs import JOB_TIMEOUT, POLL_SECONDS, Poll, Watch, nothing_down, run_jobs, wait_job, wall_seconds
+from harness.engines.jobs import JOB_TIMEOUT, Pace, Poll, Watch, nothing_down, wait_job, wall_seconds
 from harness.engines.upload_records import UploadRecords
 from harness.errors import EngineError
 from harness.progress import Progress
@@ -127,22 +126,6 @@ class Flow22Jobs:
         )
 
 
-def run_flow_jobs(
-    site: JobSite,
-    jobs: Sequence[tuple[str, FitJob]],
-    *,
-    progress: bool | Progress,
-    timeout: float = JOB_TIMEOUT,
-    poll_seconds: float = POLL_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> list[JobResult]:
-    """Every job through the shared loop on ``site``'s FATE-Flows."""
-    return run_jobs(
-        Flow22Jobs(site), jobs, progress=progress, timeout=timeout, poll_seconds=poll_seconds, sleep=sleep, clock=clock
-    )
-
-
 def collect_job_result(
     guest_client: FlowRestClient, job_id: str, job: FitJob, *, wall_s: float, tasks: Iterable[Mapping[str, Any]]
 ) -> JobResult:
@@ -169,7 +152,7 @@ def wait_flow_job(
         failure=lambda state, _down: client.job_failure(job_id, what, state),
         stop=lambda: client.stop(job_id),
         progress=progress,
-        timeout=timeout,
+        pace=Pace(timeout=timeout),
     ).record
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.engines.base import FitJob, JobResult, ModelMapping, Table, UploadRequest
+from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import mapping
 from harness.engines.fate22.launcher_party import OUTCOME
 from harness.engines.fate22.standalone import StandaloneEngine
@@ -204,7 +204,7 @@ def read_fit(out_dir: Path, index: int, job: FitJob, session: str) -> JobResult:
     )
 
 
-class LauncherEngine:
+class LauncherEngine(mapping.Fate22Engine):
     """FATE 2.2's own multi-process launcher on this machine: one launch per ``run_many``."""
 
     name = "fate-2.2-launcher"
@@ -238,16 +238,11 @@ class LauncherEngine:
         return self.reference.flow_clients() if self.reference is not None else {}
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "fate_version": importlib.metadata.version("pyfate"),
+        return self.describe_fate() | {
             "endpoint": "none: FATE's multi-process launcher (fate.arch.launchers), one process per party, "
             "standalone federation between them; no FATE-Flow",
             "work_dir": str(self.work_dir),
         } | ({"last_launch": self.last_launch} if self.last_launch else {})
-
-    def model_mapping(self, job: FitJob) -> ModelMapping:
-        return mapping.model_mapping(job)
 
     def placement(self) -> None:
         """Nothing moves: each party's process reads its CSV where the study wrote it."""

@@ -13,6 +13,7 @@ party's training rows (``FitJob.max_party_rows``).
 
 from __future__ import annotations
 
+import importlib.metadata
 from functools import singledispatch
 from typing import Any
 
@@ -99,3 +100,19 @@ def homo_lr_mapping(settings: HomoLRSettings, max_party_rows: int) -> ModelMappi
 def model_mapping(job: FitJob) -> ModelMapping:
     """The report's model section for a fit run on FATE 2.2 (every FATE 2.2 engine answers with this)."""
     return settings_mapping(job.model, job.max_party_rows())
+
+
+class Fate22Engine:
+    """What every FATE 2.2 engine answers alike: the FATE 2.2 mapping, and no second engine to compare with."""
+
+    name: str
+
+    def describe_fate(self) -> dict[str, Any]:
+        """describe()'s first lines: the engine and the FATE it runs."""
+        return {"name": self.name, "fate_version": importlib.metadata.version("pyfate")}
+
+    def model_mapping(self, job: FitJob) -> ModelMapping:
+        return model_mapping(job)
+
+    def validation(self) -> dict[str, Any] | None:
+        return None
