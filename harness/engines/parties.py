@@ -95,6 +95,13 @@ class PartyMap(Generic[E]):
         return [self.by_id[pid] for pid in self.ids()]
 
 
+def party_map(
+    cluster: Cluster, inventory_path: Path, endpoint: Callable[[Party, str, int], E]
+) -> PartyMap[E]:
+    """Every inventory party as ``endpoint(party, its FATE-Flow's host, port)``."""
+    return PartyMap([endpoint(p, p.address, flow_port(p)) for p in cluster.parties], inventory_path)
+
+
 def in_parallel(parties: Iterable[str], work: Callable[[str], FatelabError | None]) -> list[FatelabError]:
     """Run ``work`` for each party at once (one thread each); the errors it returned, in party order."""
     parties = list(dict.fromkeys(parties))

@@ -34,13 +34,13 @@ from harness.engines.parties import (
     PartyMap,
     absolute_dir,
     each_party,
-    flow_port,
     in_parallel,
+    party_map,
     party_var,
 )
 from harness.engines.placement import check_rows
 from harness.errors import ConfigError, EngineError, FatelabError, HostError
-from harness.hosts.inventory import Cluster
+from harness.hosts.inventory import Cluster, Party
 from harness.hosts.ssh import RemoteHost
 from harness.hosts.transfer import Placement, place_file
 from harness.output_pair import replace_file
@@ -92,14 +92,15 @@ def parties_from_cluster(cluster: Cluster, inventory_path: Path) -> PartyMap[Kub
             f"inventory {cluster.name!r} has fate_deployment={cluster.deployment!r}, not 'kubefate'",
             hint="the FATE 1.8 engine drives KubeFATE deployments; set fate_deployment: kubefate",
         )
-    out = []
-    for p in cluster.parties:
+
+    def endpoint(p: Party, flow_host: str, flow_port: int) -> KubeParty:
         deploy_dir = absolute_dir(cluster, p, DEPLOY_DIR_VAR, DEFAULT_DEPLOY_DIR)
         compose = str(party_var(cluster, p, COMPOSE_VAR, DEFAULT_COMPOSE)).strip()
         if not compose:
             raise ConfigError(f"host {p.host} (party {p.party_id}): {COMPOSE_VAR} is empty")
-        out.append(KubeParty(p, p.address, flow_port(p), deploy_dir, compose))
-    return PartyMap(out, inventory_path)
+        return KubeParty(p, flow_host, flow_port, deploy_dir, compose)
+
+    return party_map(cluster, inventory_path, endpoint)
 
 
 class PartyFlow(Flow18Client):

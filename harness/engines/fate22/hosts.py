@@ -31,8 +31,8 @@ from harness.engines.parties import (
     absolute_dir,
     each_party,
     failed_at,
-    flow_port,
     in_parallel,
+    party_map,
 )
 from harness.engines.placement import check_rows
 from harness.engines.upload_records import UploadRecords
@@ -59,11 +59,10 @@ class HostParty(PartyEndpoint):
 
 
 def endpoints_from_cluster(cluster: Cluster, inventory_path: Path) -> PartyMap[HostParty]:
-    out = []
-    for p in cluster.parties:
-        data_dir = absolute_dir(cluster, p, DATA_DIR_VAR, DEFAULT_DATA_DIR)
-        out.append(HostParty(party=p, flow_host=p.address, flow_port=flow_port(p), data_dir=data_dir))
-    return PartyMap(out, inventory_path)
+    def endpoint(p: Party, flow_host: str, flow_port: int) -> HostParty:
+        return HostParty(p, flow_host, flow_port, absolute_dir(cluster, p, DATA_DIR_VAR, DEFAULT_DATA_DIR))
+
+    return party_map(cluster, inventory_path, endpoint)
 
 
 def flow_client_key(cluster: Cluster, inventory_path: Path, party: Party) -> str:
