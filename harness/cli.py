@@ -163,39 +163,19 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
 
 def make_engine(config, progress: Progress, validate: bool = False):  # noqa: ANN001, ANN201 - returns an Engine
-    if config.engine == "cluster":
-        from harness.errors import ConfigError
-        from harness.hosts.inventory import load_inventory
+    from harness.engines.select import build_engine
 
-        cluster = load_inventory(config.inventory)
-        if cluster.deployment == "kubefate":
-            from harness.engines.fate18.kubefate import KubeFate18Engine
-            from harness.engines.fate18.mapping import Fate18Options, check_settings
-
-            options = Fate18Options.for_study(config.model, paillier=config.paillier)
-            check_settings(config.model, options)  # before any host is contacted
-            return KubeFate18Engine(
-                cluster, config.inventory, work_dir=config.work_dir, options=options, progress=progress
-            )
-        if config.paillier:
-            raise ConfigError(
-                f"paillier encryption is a FATE 1.8 option, but inventory {config.inventory} deploys "
-                f"fate_deployment={cluster.deployment!r}",
-                hint="use a KubeFATE 1.8 inventory (fate_deployment: kubefate) or drop --paillier",
-            )
-        from harness.engines.fate22.hosts import ClusterEngine
-
-        return ClusterEngine.from_inventory(config.inventory, work_dir=config.work_dir, progress=progress)
-    from harness.engines.fate22.standalone import StandaloneEngine
-
-    standalone = StandaloneEngine(FLOW_HOME, port=config.flow_port, progress=progress)
-    if config.engine == "launcher":
-        from harness.engines.fate22.launcher import LauncherEngine
-
-        return LauncherEngine(
-            config.work_dir / "launcher", reference=standalone if validate else None, progress=progress
-        )
-    return standalone
+    return build_engine(
+        config.engine,
+        model=config.model,
+        work_dir=config.work_dir,
+        flow_home=FLOW_HOME,
+        inventory=config.inventory,
+        flow_port=config.flow_port,
+        paillier=config.paillier,
+        validate=validate,
+        progress=progress,
+    )
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ lines and exits non-zero, without a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class FatelabError(Exception):
     """A failure with a message for the user and, optionally, what to do about it."""
@@ -42,9 +44,21 @@ class HostError(FatelabError):
     exit_code = 4
 
 
-def raise_collected(errors: list[FatelabError]) -> None:
-    """Per-party work run in parallel: one failure is re-raised as it is, several become one EngineError."""
+def raise_collected(
+    errors: Sequence[FatelabError], *, summary: str | None = None, kind: type[FatelabError] = EngineError
+) -> None:
+    """Per-party work run in parallel: one failure is re-raised as it is, several become one ``kind``.
+
+    Without ``summary`` the messages are joined line by line under the first hint; with it they are
+    listed under ``summary`` and every distinct hint is kept.
+    """
     if len(errors) == 1:
         raise errors[0]
-    if errors:
-        raise EngineError("\n".join(e.message for e in errors), hint=errors[0].hint)
+    if not errors:
+        return
+    if summary is None:
+        raise kind("\n".join(e.message for e in errors), hint=errors[0].hint)
+    raise kind(
+        f"{summary}:\n" + "\n".join(f"  - {e.message}" for e in errors),
+        hint="; ".join(dict.fromkeys(e.hint for e in errors if e.hint)) or None,
+    )

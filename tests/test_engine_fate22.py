@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.engines.base import HomoLRJob, Roles, Table, UploadRequest
-from harness.engines.fate22.client import build_homo_lr_dag, flatten_metrics
+from harness.engines.base import FitJob, Roles, Table, UploadRequest
+from harness.engines.fate22.client import build_fit_dag, flatten_metrics
 from harness.engines.fate22.jobs import job_wall_s
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.errors import EngineError
@@ -90,11 +90,11 @@ def test_federated_job_scores_match_fate_evaluation(
 
     monkeypatch.setattr(engine.client, "job_status", remember_success)
     settings = HomoLRSettings(epochs=3, learning_rate=0.05, alpha=0.01)
-    job = HomoLRJob(
+    job = FitJob(
         roles=Roles(guest="9999", hosts=("9998",), arbiter="10000"),
         train={"9999": tables["9999"], "9998": tables["9998"]},
         test={"9999": tables["test"], "9998": tables["test"]},
-        params=settings.fate_params(max_party_rows=400),
+        model=settings,
     )
     [result] = engine.run_many([("pytest homo_lr", job)])
     test = credit_frame("test", 400)
@@ -117,17 +117,17 @@ def test_failed_job_raises_with_the_failing_task_log_and_stops_the_jobs_behind_i
 ) -> None:
     roles = Roles(guest="9999", hosts=("9998",), arbiter="10000")
     missing = Table("9998", "fatelab", "pytest_no_such_table", 10)
-    failing = HomoLRJob(
+    failing = FitJob(
         roles=roles,
         train={"9999": tables["9999"], "9998": missing},
         test={"9999": tables["test"], "9998": tables["test"]},
-        params=HomoLRSettings(epochs=1).fate_params(max_party_rows=400),
+        model=HomoLRSettings(epochs=1),
     )
-    behind = HomoLRJob(
+    behind = FitJob(
         roles=roles,
         train={"9999": tables["9999"], "9998": tables["9998"]},
         test={"9999": tables["test"], "9998": tables["test"]},
-        params=HomoLRSettings(epochs=30).fate_params(max_party_rows=400),
+        model=HomoLRSettings(epochs=30),
     )
     submitted: list[str] = []
     real_submit = engine.client.submit
@@ -160,13 +160,13 @@ def test_failed_upload_leaves_no_table(engine: StandaloneEngine, tmp_path: Path)
 
 
 def test_dag_names_each_partys_table() -> None:
-    job = HomoLRJob(
+    job = FitJob(
         roles=Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000"),
         train={p: Table(p, "fatelab", f"train_{p}", 10) for p in ("9999", "9998", "10000")},
         test={p: Table(p, "fatelab", "test_x", 10) for p in ("9999", "9998", "10000")},
-        params=HomoLRSettings().fate_params(max_party_rows=10),
+        model=HomoLRSettings(),
     )
-    dag = build_homo_lr_dag(job)
+    dag = build_fit_dag(job)
     text = repr(dag)
     for party in ("9999", "9998", "10000"):
         assert f"train_{party}" in text

@@ -14,14 +14,16 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from harness.engines.base import HomoLRJob, Roles, Table
+from harness.engines.base import FitJob, Roles, Table
 from harness.engines.fate22 import hosts as cluster
 from harness.engines.fate22 import jobs as fate22_jobs
-from harness.engines.fate22.client import TERMINAL_FAILURES, FlowRestClient
-from harness.engines.fate22.hosts import ClusterEngine, PartyEndpoint, liveness_watch
-from harness.engines.fate22.jobs import SingleFlow, job_wall_s, run_jobs, wait_job
+from harness.engines.fate22.client import FlowRestClient
+from harness.engines.fate22.hosts import ClusterEngine, HostParty, liveness_watch
+from harness.engines.fate22.jobs import Flow22Jobs, SingleFlow, flow_poll, job_wall_s
+from harness.engines.jobs import TERMINAL_FAILURES, Pace, run_jobs, wait_job
 from harness.errors import EngineError
 from harness.hosts.inventory import cluster_from_mapping
+from harness.model.logreg import HomoLRSettings
 
 ROLES = Roles(guest="9999", hosts=("9998",), arbiter="10000")
 # FATE's job record, ms: submitted at 1 s, got its resources at 31 s (queued 30 s), ran 60 s.
@@ -93,21 +95,24 @@ class FakeFlow(FlowRestClient):
         return [{"validate_set": [{"metric": "auc", "val": 1.0}]}]
 
 
-def homo_lr_job() -> HomoLRJob:
+def homo_lr_job() -> FitJob:
     table = Table("9999", "fatelab", "t", 2)
-    return HomoLRJob(roles=ROLES, train={"9999": table, "9998": table}, test={"9999": table, "9998": table}, params={})
+    return FitJob(
+        roles=ROLES, train={"9999": table, "9998": table}, test={"9999": table, "9998": table}, model=HomoLRSettings()
+    )
 
 
 @pytest.fixture(autouse=True)
 def no_dag(monkeypatch: pytest.MonkeyPatch) -> None:
     # The DAG is FATE's pipeline compiler's business (tested in test_engine_fate22.py).
-    monkeypatch.setattr(fate22_jobs, "build_homo_lr_dag", lambda job: {"dag": {}})
+    monkeypatch.setattr(fate22_jobs, "build_fit_dag", lambda job: {"dag": {}})
 
 
 def run(site: Any, count: int, clock: FakeClock | None = None, **kwargs: Any) -> list[Any]:
     clock = clock or FakeClock()
     jobs = [(f"job {i + 1}", homo_lr_job()) for i in range(count)]
-    return run_jobs(site, jobs, progress=False, poll_seconds=1, sleep=clock.sleep, clock=clock, **kwargs)
+    pace = Pace(poll_seconds=1, sleep=clock.sleep, clock=clock, **kwargs)
+    return run_jobs(Flow22Jobs(site), jobs, progress=False, pace=pace)
 
 
 # ------------------------------------------------------------------------------------------ failures
@@ -147,11 +152,10 @@ def test_an_interrupt_stops_the_job_being_waited_for_and_the_rest() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         run_jobs(
-            SingleFlow(flow),
+            Flow22Jobs(SingleFlow(flow)),
             [("a", homo_lr_job()), ("b", homo_lr_job())],
             progress=False,
-            sleep=interrupted,
-            clock=clock,
+            pace=Pace(sleep=interrupted, clock=clock),
         )
     assert flow.stopped == ["job1", "job2"]
 
@@ -201,27 +205,21 @@ def test_a_party_reported_down_stops_the_job_and_is_named() -> None:
     clock = FakeClock()
     with pytest.raises(EngineError, match="party 9998 is not answering"):
         wait_job(
-            flow,
+            lambda: flow_poll(flow, "job1", "guest", "9999"),
             "job1",
             what="x",
             failure=failure,
+            stop=lambda: flow.stop("job1"),
             progress=False,
-            role="guest",
-            party_id="9999",
             watch=lambda: next(polls),
-            sleep=clock.sleep,
-            clock=clock,
+            pace=Pace(sleep=clock.sleep, clock=clock),
         )
     assert calls == [("stopped", ("9998",))]
     assert flow.stopped == ["job1"], "FATE would wait days for the missing party"
 
 
-def endpoint(party: int) -> PartyEndpoint:
-    return next(e for e in cluster_engine_endpoints().values() if e.party.party_id == party)
-
-
-def cluster_engine_endpoints() -> dict[int, PartyEndpoint]:
-    return cluster.endpoints_from_cluster(lab_cluster())
+def endpoint(party: str) -> HostParty:
+    return cluster.endpoints_from_cluster(lab_cluster(), Path("fake.yml"))[party]
 
 
 def lab_cluster() -> Any:
@@ -237,13 +235,13 @@ def test_liveness_watch_needs_consecutive_misses_probed_at_most_every_interval()
     answering = {"9998": True}
     probes: list[int] = []
 
-    def probe(e: PartyEndpoint) -> None:
-        probes.append(e.party.party_id)
-        if not answering[str(e.party.party_id)]:
+    def probe(e: HostParty) -> None:
+        probes.append(e.party_id)
+        if not answering[e.party_id]:
             raise EngineError("not answering")
 
     clock = FakeClock()
-    watch = liveness_watch({"9998": endpoint(9998)}, probe=probe, clock=clock)
+    watch = liveness_watch({"9998": endpoint("9998")}, probe=probe, clock=clock)
     assert watch() == [] and probes == [], "no probe before an interval has passed"
     answering["9998"] = False
     seen = []
@@ -262,13 +260,13 @@ def test_cluster_engine_names_the_dead_party_and_stops_the_jobs_behind(
     no_ssh: Any = object()  # jobs never touch SSH
     engine = ClusterEngine(lab_cluster(), tmp_path / "fake.yml", work_dir=tmp_path, progress=False, remote=no_ssh)
     guest = FakeFlow({"job1": ["running"], "job2": ["waiting"]})
-    engine._clients = {9999: guest, 9998: FakeFlow({}, party="9998"), 10000: FakeFlow({}, party="10000")}
+    engine._clients = {"9999": guest, "9998": FakeFlow({}, party="9998"), "10000": FakeFlow({}, party="10000")}
     state = {"down": False}
 
-    def site_party_id(e: PartyEndpoint, timeout: float = 5.0) -> str:
-        if e.party.party_id == 9998 and state["down"]:
+    def site_party_id(e: HostParty, timeout: float = 5.0) -> str:
+        if e.party_id == "9998" and state["down"]:
             raise EngineError(e.not_answering("connection refused"))
-        return str(e.party.party_id)
+        return e.party_id
 
     monkeypatch.setattr(cluster, "site_party_id", site_party_id)
     monkeypatch.setattr(cluster, "POLL_SECONDS", 0)

@@ -11,6 +11,7 @@ reads the local filesystem directly.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import grp
 import hashlib
@@ -26,7 +27,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from harness.engines.base import NAMESPACE, HomoLRJob, Roles, Table, UploadRequest
+from harness.engines.base import NAMESPACE, FitJob, Roles, Table, UploadRequest
 from harness.engines.fate18 import dsl as f18
 from harness.engines.fate18.kubefate import DEFAULT_COMPOSE, DEFAULT_DEPLOY_DIR, KubeFate18Engine
 from harness.engines.fate18.mapping import (
@@ -150,13 +151,10 @@ def all_requests(tables: dict[str, dict[str, UploadRequest]]) -> list[UploadRequ
     return [*tables["train"].values(), *tables["test"].values()]
 
 
-def study_job(tables: dict[str, dict[str, UploadRequest]], settings: HomoLRSettings = STUDY) -> HomoLRJob:
+def study_job(tables: dict[str, dict[str, UploadRequest]], settings: HomoLRSettings = STUDY) -> FitJob:
     train = {p: Table(p, NAMESPACE, r.name, r.rows) for p, r in tables["train"].items()}
     test = {p: Table(p, NAMESPACE, r.name, r.rows) for p, r in tables["test"].items()}
-    max_rows = max(t.rows for t in train.values())
-    return HomoLRJob(
-        ROLES, train, test, settings.fate_params(max_party_rows=max_rows), label="loan_status", id_column="sample_id"
-    )
+    return FitJob(ROLES, train, test, settings, label="loan_status", id_column="sample_id")
 
 
 # ------------------------------------------------------------------------------------ upload
@@ -367,7 +365,6 @@ def test_standin_report_model_section_is_what_the_fate18_job_ran(
 ) -> None:
     from harness.report import markdown as report
     from harness.study.config import load_config
-    from harness.study.pipeline import model_mapping_section
 
     sgd = HomoLRSettings(epochs=5, learning_rate=0.05, alpha=1.0, optimizer="sgd", penalty="l2")
     config = load_config(engine="cluster", inventory=site.inventory, model=sgd, paillier=True)
@@ -378,7 +375,7 @@ def test_standin_report_model_section_is_what_the_fate18_job_ran(
     conf = site.flows[9999].paths("POST", "/v1/job/submit")[0].json()["job_runtime_conf"]["component_parameters"]
     lr, host = conf["common"]["homo_lr_0"], conf["role"]["host"]["0|1"]["homo_lr_0"]["encrypt_param"]
 
-    section = model_mapping_section(engine, config, max(t.rows for t in job.train.values()))
+    section = engine.model_mapping(job).section()
     assert section["fate_target"].startswith("FATE 1.8 HomoLR")
     mapping = section["fate_mapping"]
     # Each line of the report's mapping carries the value the submitted job holds.
@@ -417,10 +414,12 @@ def test_study_job_is_the_golden_builder_plus_the_test_reader(study_tables: dict
 
 
 def test_parameter_mapping() -> None:
-    params = STUDY.fate_params(max_party_rows=500)
-    full = homo_lr_params(params, Fate18Options(), max_train_rows=500)
+    full = homo_lr_params(STUDY, Fate18Options(), max_train_rows=500)
     assert (full.batch_size, full.tol, full.early_stop, full.decay, full.init_method) == (-1, 1e-4, "diff", 0, "zeros")
-    assert homo_lr_params({**params, "batch_size": 64}, Fate18Options(), max_train_rows=500).batch_size == 64
+    mini = dataclasses.replace(STUDY, batch_size=64)
+    assert homo_lr_params(mini, Fate18Options(), max_train_rows=500).batch_size == 64
+    # A batch as large as the largest party's table is FATE 1.8's full batch.
+    assert homo_lr_params(mini, Fate18Options(), max_train_rows=64).batch_size == -1
     assert Fate18Options.for_study(HomoLRSettings(tol=1e-3), paillier=False).tol == 1e-3
     stepped = HomoLRSettings(lr_scheduler="step", lr_scheduler_params=(("step_size", 5.0),))
     with pytest.raises(ConfigError, match="not expressible in FATE 1.8"):

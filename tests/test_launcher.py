@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from harness.cli import main, make_engine
-from harness.engines.base import HomoLRJob, JobResult, Roles, Table, UploadRequest
+from harness.engines.base import FitJob, JobResult, Roles, Table, UploadRequest
 from harness.engines.fate22.launcher import LauncherEngine, build_plan, launch_command, launch_parties, run_launch
 from harness.engines.fate22.wire import SETUP, WireCounter, fit_traffic, round_of
 from harness.errors import ConfigError, EngineError
+from harness.model.logreg import HomoLRSettings
 from harness.report.markdown import bytes_text, validation_lines
 from harness.study.config import load_config
 from harness.study.validation import coefficients_from_model, compare_fits, find_model
@@ -23,13 +24,13 @@ MAIN = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
 SWEEP = Roles(guest="9999", hosts=("9998",), arbiter="10000")
 
 
-def job(roles: Roles) -> HomoLRJob:
+def job(roles: Roles) -> FitJob:
     parties = roles.data_parties()
-    return HomoLRJob(
+    return FitJob(
         roles=roles,
         train={p: Table(p, "launcher", f"train_{p}", 10) for p in parties},
         test={p: Table(p, "launcher", "test", 10) for p in parties},
-        params={"epochs": 1},
+        model=HomoLRSettings(epochs=1),
     )
 
 

@@ -18,7 +18,7 @@ import pytest
 from harness.data import prepare
 from harness.data.partition import partitioner_from_config
 from harness.data.split import Scaler, fit_scaler, stratified_split, synthetic_id_offsets
-from harness.engines.base import HomoLRJob, Roles, UploadRequest
+from harness.engines.base import FitJob, Roles, UploadRequest
 from harness.engines.fate22.launcher import LauncherEngine
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.model.logreg import HomoLRSettings
@@ -45,7 +45,7 @@ CREDIT_ROWS = 2000
 ID, LABEL = prepare.ID_COLUMN, prepare.LABEL
 
 
-def sample_job(directory: Path) -> tuple[list[UploadRequest], Roles, dict]:
+def sample_job(directory: Path) -> tuple[list[UploadRequest], Roles, HomoLRSettings]:
     """The study's federated arm on the bundled sample: split, partition, pooled scaling, SMOTE per party."""
     config = load_config(data=ROOT / "data" / "loan_2011q4_head5k.csv", sweep=False)
     card_dir = directory / "prepared"
@@ -62,11 +62,10 @@ def sample_job(directory: Path) -> tuple[list[UploadRequest], Roles, dict]:
     requests += [
         upload_request(p, pooled.transform(test), features, directory, "pytest_launcher_test") for p in parties
     ]
-    params = config.model.fate_params(max_party_rows=max(len(r) for r in rows.values()))
-    return requests, config.roles, params
+    return requests, config.roles, config.model
 
 
-def credit_job(directory: Path) -> tuple[list[UploadRequest], Roles, dict]:
+def credit_job(directory: Path) -> tuple[list[UploadRequest], Roles, HomoLRSettings]:
     """FATE's default-credit split: guest and host_1 train, FATE's test file scored by both."""
     requests = []
     for party, name in (("9999", "guest"), ("9998", "host_1"), ("9999", "test"), ("9998", "test")):
@@ -74,18 +73,20 @@ def credit_job(directory: Path) -> tuple[list[UploadRequest], Roles, dict]:
         frame = pd.read_csv(path, nrows=CREDIT_ROWS).rename(columns={"id": ID, "y": LABEL})
         tag = f"pytest_launcher_credit_{name}" + ("" if name == "test" else f"_p{party}")
         requests.append(upload_request(party, frame, [c for c in frame.columns if c.startswith("x")], directory, tag))
-    params = HomoLRSettings(epochs=20, learning_rate=0.02, alpha=1.0).fate_params(max_party_rows=CREDIT_ROWS)
-    return requests, Roles(guest="9999", hosts=("9998",), arbiter="10000"), params
+    settings = HomoLRSettings(epochs=20, learning_rate=0.02, alpha=1.0)
+    return requests, Roles(guest="9999", hosts=("9998",), arbiter="10000"), settings
 
 
-def homo_lr_jobs(specs: dict[str, tuple[list[UploadRequest], Roles, dict]], engine) -> list[tuple[str, HomoLRJob]]:
+def homo_lr_jobs(
+    specs: dict[str, tuple[list[UploadRequest], Roles, HomoLRSettings]], engine
+) -> list[tuple[str, FitJob]]:
     jobs = []
-    for what, (requests, roles, params) in specs.items():
+    for what, (requests, roles, settings) in specs.items():
         tables = engine.upload_many(requests)
         # Every table name starts with "pytest_": tell train from test by the tag's last word.
         test = {t.party_id: t for t in tables if t.name.rsplit("_", 1)[0].endswith("_test")}
         train = {t.party_id: t for t in tables if t not in test.values()}
-        jobs.append((what, HomoLRJob(roles=roles, train=train, test=test, params=params, label=LABEL, id_column=ID)))
+        jobs.append((what, FitJob(roles=roles, train=train, test=test, model=settings, label=LABEL, id_column=ID)))
     return jobs
 
 

@@ -1,9 +1,9 @@
 """The report's model section: which FATE the settings were mapped onto, and how.
 
-FATE 2.2 engines (standalone, cluster) get experiment.fate_mapping / not_expressible; an engine with
-its own ``model_mapping`` (FATE 1.8 on KubeFATE) describes itself. The FATE 1.8 strings are checked
-against homo_lr_params, the function that builds the submitted job, so the two cannot drift. The
-end-to-end check against a submitted job is in test_kubefate18_engine.py.
+Every engine answers ``model_mapping(job)`` itself: the FATE 2.2 engines (standalone, hosts,
+launcher) with engines/fate22/mapping.py, FATE 1.8 on KubeFATE with engines/fate18/mapping.py. The
+FATE 1.8 strings are checked against homo_lr_params, the function that builds the submitted job, so
+the two cannot drift. The end-to-end check against a submitted job is in test_kubefate18_engine.py.
 """
 
 from __future__ import annotations
@@ -13,16 +13,31 @@ from pathlib import Path
 
 import pytest
 
-from harness.engines.fate18.mapping import MAPPING_TARGET, Fate18Options, homo_lr_params, model_mapping
+from harness.engines.base import FitJob, Roles, Table
+from harness.engines.fate18.mapping import MAPPING_TARGET, Fate18Options, homo_lr_params, settings_mapping
+from harness.engines.fate22 import mapping as fate22
 from harness.engines.fate22.hosts import ClusterEngine
+from harness.engines.fate22.launcher import LauncherEngine
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.errors import ConfigError
 from harness.model.logreg import HomoLRSettings
 from harness.report import markdown as report
 from harness.study.config import load_config
-from harness.study.pipeline import FATE22_TARGET, fate_mapping, model_mapping_section, not_expressible
 
 MAX_ROWS = 1234
+ROLES = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
+
+
+def fit_job(settings: HomoLRSettings, rows: dict[str, int] | None = None) -> FitJob:
+    rows = rows or {"9999": MAX_ROWS, "9998": 17, "10000": MAX_ROWS - 1}
+    train = {p: Table(p, "fatelab", f"train_{p}", n) for p, n in rows.items()}
+    test = {p: Table(p, "fatelab", "test", 5) for p in rows}
+    return FitJob(ROLES, train, test, settings)
+
+
+def model_mapping(settings: HomoLRSettings, options: Fate18Options, *, max_rows: int) -> tuple[dict, list]:
+    found = settings_mapping(settings, options, max_rows=max_rows)
+    return dict(found.mapping), list(found.caveats)
 
 
 def small_results(model_part: dict) -> dict:
@@ -33,16 +48,16 @@ def small_results(model_part: dict) -> dict:
     }
 
 
-def test_fate22_engines_keep_the_fate22_mapping(tmp_path: Path) -> None:
+def test_fate22_engines_share_the_fate22_mapping(tmp_path: Path) -> None:
     config = load_config()
     m = config.model
-    section = model_mapping_section(StandaloneEngine(tmp_path / "flow", progress=False), config, MAX_ROWS)
-    assert not hasattr(ClusterEngine, "model_mapping")  # the FATE 2.2 cluster engine takes the same default
-    assert section == {
-        "fate_target": "FATE 2.2 HomoLR",
-        "fate_mapping": fate_mapping(config, MAX_ROWS),
-        "not_expressible": not_expressible(config),
-    }
+    job = fit_job(m)
+    section = StandaloneEngine(tmp_path / "flow", progress=False).model_mapping(job).section()
+    assert LauncherEngine(tmp_path / "launcher", progress=False).model_mapping(job).section() == section
+    # Every FATE 2.2 engine answers with the one FATE 2.2 mapping.
+    assert ClusterEngine.model_mapping is StandaloneEngine.model_mapping is fate22.Fate22Engine.model_mapping
+    assert section == fate22.model_mapping(job).section()
+    assert section["fate_target"] == "FATE 2.2 HomoLR"
     assert section["fate_mapping"] == {
         "penalty L2, alpha": f"optimizer.penalty='l2', optimizer.alpha={m.alpha} (torch weight_decay)",
         "optimizer": f"optimizer.method='{m.optimizer}', optimizer_params.lr={m.learning_rate}",
@@ -58,11 +73,27 @@ def test_fate22_engines_keep_the_fate22_mapping(tmp_path: Path) -> None:
     ]
 
 
+def test_fate22_full_batch_is_the_largest_partys_rows() -> None:
+    params = fate22.fit_params(fit_job(HomoLRSettings(epochs=25, learning_rate=0.02, alpha=0.01)))
+    assert params["batch_size"] == MAX_ROWS and params["epochs"] == 25
+    optimizer = {"method": "rmsprop", "penalty": "l2", "alpha": 0.01, "optimizer_params": {"lr": 0.02}}
+    assert params["optimizer"] == optimizer
+    assert fate22.fit_params(fit_job(HomoLRSettings(batch_size=64)))["batch_size"] == 64
+    with pytest.raises(ConfigError, match="full-batch HomoLR needs"):
+        fate22.homo_lr_params(HomoLRSettings(), max_party_rows=0)
+
+
+def test_a_model_family_no_engine_knows_is_refused() -> None:
+    with pytest.raises(ConfigError, match="cannot train str models"):
+        fate22.settings_params("a CNN", 10)
+
+
 def test_report_names_the_fate_version_of_the_mapping(tmp_path: Path) -> None:
     config = load_config()
-    md = report.render_markdown(small_results(model_mapping_section(object(), config, MAX_ROWS)), [])
-    assert f"How the settings map onto {FATE22_TARGET}:" in md
-    assert f"What {FATE22_TARGET} cannot express, and how it compares with the in-process baselines:" in md
+    md = report.render_markdown(small_results(fate22.model_mapping(fit_job(config.model)).section()), [])
+    target = fate22.TARGET
+    assert f"How the settings map onto {target}:" in md
+    assert f"What {target} cannot express, and how it compares with the in-process baselines:" in md
     assert f"batch_size={MAX_ROWS} (the largest party's balanced rows)" in md
     # Results written before the version was recorded still render, without claiming one.
     legacy = small_results({"fate_mapping": {"max_iter": "epochs=20"}, "not_expressible": ["tol"]})
@@ -84,7 +115,7 @@ SETTINGS = [
 @pytest.mark.parametrize(("settings", "options"), SETTINGS)
 def test_fate18_mapping_is_read_from_the_job_parameters(settings: HomoLRSettings, options: Fate18Options) -> None:
     mapping, _ = model_mapping(settings, options, max_rows=MAX_ROWS)
-    p = homo_lr_params(settings.fate_params(max_party_rows=MAX_ROWS), options, max_train_rows=MAX_ROWS)
+    p = homo_lr_params(settings, options, max_train_rows=MAX_ROWS)
     text = json.dumps(mapping)
     for expected in (
         f"penalty={p.penalty!r}, alpha={p.alpha}",

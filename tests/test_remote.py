@@ -1,4 +1,5 @@
-"""harness.hosts.ssh against a throwaway sshd on 127.0.0.1 (skipped when OpenSSH's sshd is not installed).
+"""harness.hosts.ssh and harness.hosts.transfer against a throwaway sshd on 127.0.0.1
+(skipped when OpenSSH's sshd is not installed).
 
 Because the "remote" host is this machine, every assertion about what arrived (or did not) reads the
 local filesystem directly instead of trusting the code under test.
@@ -23,14 +24,8 @@ import yaml
 
 from harness.errors import ConfigError, HostError
 from harness.hosts.inventory import cluster_from_mapping, load_inventory
-from harness.hosts.ssh import (
-    RemoteCluster,
-    RemoteHost,
-    SSHTarget,
-    describe_local,
-    known_hosts_path,
-    place_file,
-)
+from harness.hosts.ssh import RemoteHost, SSHTarget, known_hosts_path
+from harness.hosts.transfer import RemoteCluster, describe_local, place_file
 
 REPO = Path(__file__).resolve().parents[1]
 LENDING = REPO / "data" / "loan_2011q4_head5k.csv"
@@ -61,8 +56,8 @@ class Sshd:
     root: Path
     sftp_log: Path | None  # sftp-server's request log (None: internal-sftp, no log)
 
-    def target(self, party_id: int = 9999, host: str = "local", port: int | None = None) -> SSHTarget:
-        return SSHTarget(party_id, host, "127.0.0.1", getpass.getuser(), port or self.port, self.key)
+    def target(self, party_id: int | str = 9999, host: str = "local", port: int | None = None) -> SSHTarget:
+        return SSHTarget(str(party_id), host, "127.0.0.1", getpass.getuser(), port or self.port, self.key)
 
 
 @pytest.fixture(scope="module")
@@ -182,14 +177,14 @@ def test_checksum_mismatch_deletes_the_copy_and_raises(
 def test_place_many_puts_each_file_only_in_its_partys_dir(sshd: Sshd, tmp_path: Path) -> None:
     files = {}
     lines = LENDING.read_text().splitlines(keepends=True)
-    for pid, (start, stop) in {9999: (1, 101), 9998: (101, 251)}.items():
+    for pid, (start, stop) in {"9999": (1, 101), "9998": (101, 251)}.items():
         files[pid] = tmp_path / f"train_p{pid}.csv"
         files[pid].write_text(lines[0] + "".join(lines[start:stop]))
     dirs = {pid: str(tmp_path / f"host{pid}") for pid in files}
     remote = RemoteCluster([sshd.target(9999, "hA"), sshd.target(9998, "hB")], sshd.known_hosts)
     with remote:
         placed = remote.place_many([(pid, path) for pid, path in files.items()], dirs)
-    assert [(p.party_id, p.rows) for p in placed] == [(9999, 100), (9998, 150)]
+    assert [(p.party_id, p.rows) for p in placed] == [("9999", 100), ("9998", 150)]
     for pid, path in files.items():
         assert sorted(p.name for p in Path(dirs[pid]).iterdir()) == [path.name]
         assert sha256(Path(dirs[pid]) / path.name) == sha256(path)
@@ -222,9 +217,9 @@ def test_preflight_failure_moves_no_data_to_any_host(sshd: Sshd, tmp_path: Path)
     remote = RemoteCluster(
         [sshd.target(9999, "good"), sshd.target(10000, "gone", port=closed)], sshd.known_hosts
     )
-    dirs = {9999: str(tmp_path / "good"), 10000: str(tmp_path / "gone")}
+    dirs = {"9999": str(tmp_path / "good"), "10000": str(tmp_path / "gone")}
     with pytest.raises(HostError) as err:
-        remote.place_many([(9999, local), (10000, local)], dirs)
+        remote.place_many([("9999", local), ("10000", local)], dirs)
     assert "gone" in str(err.value) and "party 10000" in str(err.value) and "unreachable" in str(err.value)
     assert not (tmp_path / "good").exists(), "the reachable host must not receive anything"
 

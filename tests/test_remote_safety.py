@@ -15,7 +15,8 @@ import pytest
 
 from harness.errors import ConfigError, HostError
 from harness.hosts.remote_paths import check_remote_dir
-from harness.hosts.ssh import RemoteCluster, RemoteHost, place_file
+from harness.hosts.ssh import RemoteHost
+from harness.hosts.transfer import RemoteCluster, place_file
 from tests import test_remote
 from tests.test_remote import LENDING, Sshd, free_port
 
@@ -57,10 +58,10 @@ def test_bad_dir_is_refused_before_any_host_is_contacted(tmp_path: Path) -> None
     # Nothing listens on either port: reaching the hosts would be a HostError, not a ConfigError.
     from harness.hosts.ssh import SSHTarget
 
-    targets = [SSHTarget(pid, f"h{pid}", "127.0.0.1", "nobody", free_port()) for pid in (9999, 9998)]
+    targets = [SSHTarget(pid, f"h{pid}", "127.0.0.1", "nobody", free_port()) for pid in ("9999", "9998")]
     remote = RemoteCluster(targets, tmp_path / "known_hosts")
     with pytest.raises(ConfigError, match="/etc is a system directory"):
-        remote.place_many([(9999, local), (9998, local)], {9999: str(tmp_path / "ok"), 9998: "/etc"})
+        remote.place_many([("9999", local), ("9998", local)], {"9999": str(tmp_path / "ok"), "9998": "/etc"})
 
 
 def test_dotdot_dir_creates_nothing_on_the_host(sshd: Sshd, tmp_path: Path) -> None:

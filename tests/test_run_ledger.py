@@ -18,7 +18,8 @@ import pytest
 
 from harness.engines import run_ledger
 from harness.engines.base import UploadRequest
-from harness.engines.fate22.client import upload_tables
+from harness.engines.fate22 import jobs as fate22_jobs
+from harness.engines.fate22.jobs import upload_tables
 from harness.engines.run_guard import guarded_run, job_line
 from harness.engines.run_ledger import LedgerJob, RunLedger, sweep_orphans
 from harness.engines.upload_records import UploadRecords
@@ -64,14 +65,13 @@ class MemoryFlow:
     def upload(self, file: Path, *, namespace: str, name: str, meta: Any, partitions: int = 4) -> str:
         job_id = f"up{len(self.uploads) + 1}"
         self.uploads.append(name)
-        self.states[job_id] = "running"
+        # FATE finishes at once: the first status query of the shared wait loop sees success.
+        self.states[job_id] = "success"
         self.tables[name] = len(file.read_text().splitlines()) - 1
         return job_id
 
-    def wait(self, job_id: str, *, what: str, progress: bool, timeout: float = 0) -> dict[str, Any]:
-        self.states[job_id] = "success"
-        run_ledger.note_finished(job_id)
-        return {"status": "success"}
+    def tasks(self, job_id: str, role: str | None = None, party_id: str | None = None) -> list[dict[str, Any]]:
+        return []
 
 
 def dead_pid() -> int:
@@ -235,10 +235,10 @@ def test_an_interrupted_upload_leaves_no_table_and_no_record(tmp_path: Path, mon
     csv.write_text("sample_id,x,loan_status\n1,0.5,1\n")
     flow = MemoryFlow()
 
-    def interrupted_wait(job_id: str, **kwargs: Any) -> dict[str, Any]:
+    def interrupted_wait(client: Any, job_id: str, **kwargs: Any) -> dict[str, Any]:
         raise Interrupted(signal.SIGTERM)
 
-    monkeypatch.setattr(flow, "wait", interrupted_wait)
+    monkeypatch.setattr(fate22_jobs, "wait_flow_job", interrupted_wait)
     records = UploadRecords(tmp_path / "uploads.json")
     requests = [UploadRequest("9999", csv, name, 1, sha256=name) for name in ("a", "b")]
     with pytest.raises(Interrupted):

@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from harness.hosts.inventory import load_inventory
-from harness.hosts.ssh import RemoteCluster, RemoteHost, SSHTarget, known_hosts_path
+from harness.hosts.ssh import RemoteHost, SSHTarget, known_hosts_path
+from harness.hosts.transfer import RemoteCluster
 
 
 def ssh_cat(target: SSHTarget, known_hosts: Path, local: Path, remote: str) -> None:
@@ -47,26 +48,14 @@ def sftp_tuned(target: SSHTarget, known_hosts: Path, local: Path, remote: str) -
 
 
 def sftp_default(target: SSHTarget, known_hosts: Path, local: Path, remote: str) -> None:
-    import paramiko
-
-    client = paramiko.SSHClient()
-    client.load_system_host_keys(str(known_hosts))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(
-        target.address,
-        port=target.port,
-        username=target.user,
-        key_filename=str(target.key_file) if target.key_file else None,
-        look_for_keys=False,
-        allow_agent=False,
-    )
-    try:
-        sftp = client.open_sftp()
-        with local.open("rb") as source:
-            sftp.putfo(source, remote, confirm=False)
-        sftp.close()
-    finally:
-        client.close()
+    """Paramiko as it comes: default transport windows, one plain ``putfo``."""
+    with RemoteHost(target, known_hosts, tuned=False) as host:
+        sftp = host.client.open_sftp()
+        try:
+            with local.open("rb") as source:
+                sftp.putfo(source, remote, confirm=False)
+        finally:
+            sftp.close()
 
 
 Sender = Callable[[SSHTarget, Path, Path, str], None]

@@ -1,7 +1,9 @@
-"""What every FATE engine offers the experiment: place and upload a party's table, run a HomoLR job.
+"""What every FATE engine offers the study: place and upload a party's table, run a federated fit.
 
-The experiment never knows whether FATE runs embedded on this machine, on three lab hosts, or on
-KubeFATE 1.8 machines; it only calls these methods. Implementations are thin adapters over I/O.
+The study never knows whether FATE runs embedded on this machine, on three lab hosts, or on
+KubeFATE 1.8 machines; it only calls the methods of :class:`Engine`. A fit is described without any
+FATE version's parameters (:class:`FitJob`: roles, tables, the neutral model settings); each engine
+translates it in its own mapping module (``engines/fate22/mapping.py``, ``engines/fate18/mapping.py``).
 """
 
 from __future__ import annotations
@@ -9,9 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    # Types only: importing the trainer (torch) is not something an engine's caller should pay for.
+    from harness.model.logreg import HomoLRSettings
+
+    # The model families a fit can train. A new family (HomoNN, SecureBoost, HeteroLR) is one more
+    # settings type here, registered in each engine's mapping module; nothing else dispatches on it.
+    ModelSettings = HomoLRSettings
 
 NAMESPACE = "fatelab"
 
@@ -38,17 +48,42 @@ class Roles:
     def all_parties(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*self.data_parties(), self.arbiter)))
 
+    def party_roles(self) -> list[tuple[str, str]]:
+        """Every (role, party) of a fit: guest, hosts, arbiter (a party may hold two roles)."""
+        return [("guest", self.guest), *(("host", h) for h in self.hosts), ("arbiter", self.arbiter)]
+
 
 @dataclass(frozen=True)
-class HomoLRJob:
-    """One federated fit on each data party's train table, scored on each party's test table."""
+class FitJob:
+    """One federated fit on each data party's train table, scored on each party's test table.
+
+    Engine-neutral: ``model`` holds the study's settings, not any FATE version's parameters. What
+    "full batch" means in rows is each engine's to derive, from :meth:`max_party_rows`.
+    """
 
     roles: Roles
     train: Mapping[str, Table]
     test: Mapping[str, Table]
-    params: Mapping[str, Any]
+    model: ModelSettings
     label: str = "loan_status"
     id_column: str = "sample_id"
+
+    def max_party_rows(self) -> int:
+        """The largest party's training rows: a batch this large is full batch for every party."""
+        return max(t.rows for t in self.train.values())
+
+
+@dataclass(frozen=True)
+class ModelMapping:
+    """How an engine's FATE expresses a fit's model settings, for the report's model section."""
+
+    target: str
+    mapping: Mapping[str, str]
+    caveats: Sequence[str]
+
+    def section(self) -> dict[str, Any]:
+        """The model section's keys in results.json."""
+        return {"fate_target": self.target, "fate_mapping": dict(self.mapping), "not_expressible": list(self.caveats)}
 
 
 @dataclass(frozen=True)
@@ -95,8 +130,17 @@ class Engine(Protocol):
     def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
         """Put each local CSV into its party's FATE (and only there); reuse tables already there whole."""
 
-    def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
+    def run_many(self, jobs: Sequence[tuple[str, FitJob]]) -> list[JobResult]:
         """Run labelled jobs, wait for them, return guest test scores; on failure raise with the log."""
 
     def flow_clients(self) -> Mapping[str, Any]:
         """Each FATE-Flow 2.2 this engine drives, by "host:port": where a run's jobs are stopped."""
+
+    def model_mapping(self, job: FitJob) -> ModelMapping:
+        """How this engine's FATE expresses ``job``'s model settings, and what it cannot express."""
+
+    def placement(self) -> dict[str, Any] | None:
+        """Where each party's files went (host, remote path, sha256, rows); None when nothing moved."""
+
+    def validation(self) -> dict[str, Any] | None:
+        """The same fit through a second engine, compared (the launcher with --validate); else None."""

@@ -1,6 +1,6 @@
 """What each party's host holds: results.json's ``placement`` section and a placement.json beside it.
 
-Both cluster engines (FATE 2.2 and KubeFATE 1.8) place files the same way (harness/hosts/ssh.py); this
+Both cluster engines (FATE 2.2 and KubeFATE 1.8) place files the same way (harness/hosts/transfer.py); this
 keeps their record of it in one shape so reports and isolation checks read one format.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.engines.base import UploadRequest
 from harness.errors import DataError
-from harness.hosts.ssh import Placement
+from harness.hosts.transfer import Placement
 from harness.output_pair import replace_file
 
 
@@ -33,7 +33,7 @@ class PlacementLog:
     def __init__(self, path: Path, namespace: str) -> None:
         self.path = path
         self.namespace = namespace
-        self._files: dict[int, list[dict[str, Any]]] = {}
+        self._files: dict[str, list[dict[str, Any]]] = {}
 
     def record(self, request: UploadRequest, placed: Placement, **extra: Any) -> None:
         entry = {
@@ -49,11 +49,11 @@ class PlacementLog:
         files = self._files.setdefault(placed.party_id, [])
         files[:] = [f for f in files if f["remote_path"] != placed.remote_path] + [entry]
 
-    def as_dict(self, party_info: Callable[[int], Mapping[str, Any]]) -> dict[str, Any]:
-        """JSON-able, keyed by party id; ``party_info`` gives each party's host, address and dirs."""
-        return {str(pid): {**party_info(pid), "files": files} for pid, files in sorted(self._files.items())}
+    def as_dict(self, party_info: Callable[[str], Mapping[str, Any]]) -> dict[str, Any]:
+        """JSON-able, keyed by party id (in numeric order); ``party_info`` gives each party's host, address, dirs."""
+        return {pid: {**party_info(pid), "files": self._files[pid]} for pid in sorted(self._files, key=int)}
 
-    def write(self, party_info: Callable[[int], Mapping[str, Any]]) -> None:
+    def write(self, party_info: Callable[[str], Mapping[str, Any]]) -> None:
         if not self._files:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ SYSTEM_TREES = (
 )  # fmt: skip
 # Their direct children are shared or system places (/var/lib, /home/alice, a mount point): a data
 # directory may live below one of those, never be one. /srv/x, /opt/x, /data/x, /tmp/x are dedicated
-# enough (one that someone else created first is refused on the host: see harness/hosts/ssh.py).
+# enough (one that someone else created first is refused on the host: see harness/hosts/transfer.py).
 SHARED_PARENTS = ("/home", "/var", "/mnt", "/media")
 _HINT = "use a dedicated directory such as /var/lib/fatelab/data (the default)"
 

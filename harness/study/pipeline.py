@@ -26,7 +26,7 @@ import pandas as pd
 from harness.data import csv_io, csv_writer, plausible, prepare
 from harness.data.partition import SizePartitioner, partitioner_from_config
 from harness.data.split import Scaler, fit_scaler, smote_balance, stratified_split, synthetic_id_offsets
-from harness.engines.base import Engine, HomoLRJob, JobResult, Roles, Table, UploadRequest
+from harness.engines.base import Engine, FitJob, JobResult, Roles, Table, UploadRequest
 from harness.errors import DataError, EngineError
 from harness.model.logreg import LocalLogisticRegression
 from harness.model.metrics import binary_metrics, roc_points
@@ -142,8 +142,8 @@ def local_fit(
     )
 
 
-def fate_job(roles: Roles, train: Mapping[str, Table], test: Mapping[str, Table], params: dict) -> HomoLRJob:
-    return HomoLRJob(roles=roles, train=dict(train), test=dict(test), params=params, label=LABEL, id_column=ID)
+def fate_job(roles: Roles, train: Mapping[str, Table], test: Mapping[str, Table], config: StudyConfig) -> FitJob:
+    return FitJob(roles=roles, train=dict(train), test=dict(test), model=config.model, label=LABEL, id_column=ID)
 
 
 def traffic_entry(result: JobResult) -> dict[str, Any]:
@@ -249,7 +249,6 @@ def run_study(
         return by_request[(request.party_id, request.name)]
 
     test_tables = {r.party_id: table(r) for r in requests if r.name.startswith("test_")}
-    max_rows = max(len(t.rows) for t in fed_train.values())
     jobs = [
         (
             "federated HomoLR",
@@ -257,13 +256,12 @@ def run_study(
                 config.roles,
                 {p: table(main_train[p]) for p in parties},
                 {p: test_tables[p] for p in parties},
-                config.model.fate_params(max_party_rows=max_rows),
+                config,
             ),
         )
     ]
-    for ratio, balanced, reqs in sweep_plan:
+    for ratio, _balanced, reqs in sweep_plan:
         roles = Roles(guest=sweep_parties[0], hosts=(sweep_parties[1],), arbiter=config.sweep.arbiter)
-        rows = max(len(b.rows) for b in balanced.values())
         jobs.append(
             (
                 f"sweep {round(ratio[0] * 100)}/{round(ratio[1] * 100)}",
@@ -271,7 +269,7 @@ def run_study(
                     roles,
                     {p: table(reqs[p]) for p in sweep_parties},
                     {p: test_tables[p] for p in sweep_parties},
-                    config.model.fate_params(max_party_rows=rows),
+                    config,
                 ),
             )
         )
@@ -381,7 +379,7 @@ def run_study(
             else "none"
         ),
         "model": {"family": "logistic regression", "settings": config.model.__dict__}
-        | model_mapping_section(engine, config, max_rows),
+        | engine.model_mapping(jobs[0][1]).section(),
         "arms": arms,
         "arm_details": details,
         "sweep": sweep_results,
@@ -400,58 +398,18 @@ def run_study(
         },
     }
     results_doc["gap_note"] = gap_note(arms)
-    validation = getattr(engine, "validation", None)
-    if isinstance(validation, dict):
+    validation = engine.validation()
+    if validation is not None:
         # The launcher with --validate: the federated fit again through FATE-Flow, compared.
         results_doc["validation"] = validation
-    placement = getattr(engine, "placement", None)
-    if callable(placement):
+    placement = engine.placement()
+    if placement is not None:
         # Cluster engines report where each party's files went: host, remote path, sha256, rows.
-        results_doc["placement"] = placement()
+        results_doc["placement"] = placement
     run_dir = write_report(_plain(results_doc), config.reports_dir)
     say(render_summary_line(results_doc))
     say(f"report: {run_dir / 'report.md'}")
     return run_dir, results_doc
-
-
-FATE22_TARGET = "FATE 2.2 HomoLR"
-
-
-def model_mapping_section(engine: Engine, config: StudyConfig, max_rows: int) -> dict[str, Any]:
-    """The model section's FATE part: which FATE the settings went to, how, and what it cannot express.
-
-    An engine whose FATE maps the settings differently describes it itself with
-    ``model_mapping(config, max_rows) -> (target, mapping, caveats)`` (FATE 1.8 does); the FATE 2.2
-    engines use the mapping below.
-    """
-    own = getattr(engine, "model_mapping", None)
-    if callable(own):
-        target, mapping, caveats = own(config, max_rows)
-    else:
-        target, mapping, caveats = FATE22_TARGET, fate_mapping(config, max_rows), not_expressible(config)
-    return {"fate_target": target, "fate_mapping": mapping, "not_expressible": caveats}
-
-
-def fate_mapping(config: StudyConfig, max_rows: int) -> dict[str, str]:
-    m = config.model
-    return {
-        "penalty L2, alpha": f"optimizer.penalty='l2', optimizer.alpha={m.alpha} (torch weight_decay)",
-        "optimizer": f"optimizer.method='{m.optimizer}', optimizer_params.lr={m.learning_rate}",
-        "full batch (batch_size -1)": f"batch_size={max_rows} (the largest party's balanced rows)",
-        "max_iter": f"epochs={m.epochs}",
-        "init": f"init_param.method='{m.init_method}', fit_intercept={m.fit_intercept}",
-        "learning rate decay": "learning_rate_scheduler constant, factor 1.0",
-    }
-
-
-def not_expressible(config: StudyConfig) -> list[str]:
-    return [
-        "tol 1e-4 with early_stop 'diff': FATE 2.2 HomoLR has no convergence check; it runs every epoch, "
-        "and so do the in-process baselines (tol is None) to stay comparable",
-        "batch_size -1: FATE 2.2 rejects -1/None for training; a batch at least as large as the biggest "
-        "party's data is full batch",
-        "FATE 2.2 clips gradients to norm 1.0 (HuggingFace Trainer default); the baselines do the same",
-    ]
 
 
 def _plain(value: Any) -> Any:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from labkit import REPO, Lab, LabHost, flow_code, request_spec, run_probe
 
-from harness.engines.base import HomoLRJob, Roles, Table, UploadRequest
+from harness.engines.base import FitJob, Roles, Table, UploadRequest
 from harness.engines.fate22.client import FlowRestClient
 from harness.engines.fate22.hosts import ClusterEngine, endpoints_from_cluster, site_party_id
 from harness.errors import EngineError, HostError
@@ -100,14 +100,14 @@ def credit_frame(name: str, rows: int = ROWS) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def data_dir() -> str:
-    endpoints = endpoints_from_cluster(load_inventory(INVENTORY))
+    endpoints = endpoints_from_cluster(load_inventory(INVENTORY), INVENTORY)
     return next(iter(endpoints.values())).data_dir
 
 
 @pytest.fixture(scope="module")
 def fate(lab: Lab) -> None:
     """Skip unless every lab party's FATE-Flow answers with its own party id."""
-    for endpoint in endpoints_from_cluster(load_inventory(INVENTORY)).values():
+    for endpoint in endpoints_from_cluster(load_inventory(INVENTORY), INVENTORY).values():
         try:
             answered = site_party_id(endpoint, timeout=3)
         except EngineError as exc:
@@ -143,16 +143,16 @@ def credit(engine: ClusterEngine, tmp_path_factory: pytest.TempPathFactory) -> d
     return {"requests": requests, "tables": tables, "upload_s": time.monotonic() - started}
 
 
-def homo_lr_job(credit: dict[str, object], epochs: int) -> HomoLRJob:
+def homo_lr_job(credit: dict[str, object], epochs: int) -> FitJob:
     tables: list[Table] = credit["tables"]  # type: ignore[assignment]
     train = {t.party_id: t for t in tables[:3]}
     test = {t.party_id: t for t in tables[3:]}
     settings = HomoLRSettings(epochs=epochs, learning_rate=0.05, alpha=0.01)
-    return HomoLRJob(
+    return FitJob(
         roles=Roles(guest=GUEST, hosts=HOSTS, arbiter=ARBITER),
         train=train,
         test=test,
-        params=settings.fate_params(max_party_rows=ROWS),
+        model=settings,
     )
 
 

@@ -21,13 +21,14 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.engines.jobs import TERMINAL_FAILURES, Pace, Poll, wait_job
 from harness.errors import ConfigError, EngineError
 
-FINAL_STATES = frozenset({"success", "failed", "canceled", "timeout"})
 LOG_TAIL_LINES = 20
 
 
@@ -197,6 +198,11 @@ class Flow18Client:
                     return "\n".join(text.strip().splitlines()[-lines:])
         return ""
 
+    def stop(self, job_id: str) -> None:
+        """Ask this FATE-Flow to stop the job (nothing to stop is not an error)."""
+        with suppress(EngineError):
+            self._json("POST", "job/stop", {"job_id": job_id})
+
     def wait(
         self,
         job_id: str,
@@ -208,28 +214,27 @@ class Flow18Client:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> str:
-        """Poll until the job ends; return 'success' or raise EngineError with the log tail."""
-        deadline = clock() + timeout
-        while True:
-            status = self.job_status(job_id, role, party_id)
-            if status in FINAL_STATES:
-                break
-            if clock() >= deadline:
-                raise EngineError(
-                    f"FATE job {job_id} still {status} after {timeout:.0f} s",
-                    hint="raise the timeout or stop the job with /v1/job/stop",
-                )
-            sleep(poll)
-        if status == "success":
-            return status
-        failed = [
-            t.get("f_component_name") for t in self.tasks(job_id, role, party_id) if t.get("f_status") == "failed"
-        ]
-        tail = self.error_log(job_id, role, party_id)
-        raise EngineError(
-            f"FATE job {job_id} ended {status}"
+        """Poll until the job ends (harness.engines.jobs' loop); 'success', or EngineError with the log tail."""
+        wait_job(
+            lambda: Poll(self.job_status(job_id, role, party_id)),
+            job_id,
+            what=f"{role} {party_id}",
+            failure=lambda state, _down: self.job_failure(job_id, role, party_id, state),
+            stop=lambda: self.stop(job_id),
+            progress=False,
+            pace=Pace(timeout=timeout, poll_seconds=poll, sleep=sleep, clock=clock),
+        )
+        return "success"
+
+    def job_failure(self, job_id: str, role: str, party_id: int, state: str) -> EngineError:
+        """The job's failed components and the tail of this party's log."""
+        tasks = self.tasks(job_id, role, party_id)
+        failed = [t.get("f_component_name") for t in tasks if t.get("f_status") == "failed"]
+        log = self.error_log(job_id, role, party_id)
+        return EngineError(
+            f"FATE job {job_id} {'ended ' + state if state in TERMINAL_FAILURES else state}"
             + (f" in {', '.join(str(c) for c in failed)}" if failed else "")
-            + (f"; {role}/{party_id} log tail:\n{tail}" if tail else ""),
+            + (f"; {role}/{party_id} log tail:\n{log}" if log else ""),
             hint=f'full logs: POST {self.base_url}/job/log/download {{"job_id": "{job_id}"}}',
         )
 

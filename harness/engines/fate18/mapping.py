@@ -1,10 +1,10 @@
 """The study's HomoLR job, as the experiment describes it, turned into a FATE 1.8 job; and back.
 
-Pure functions only. The experiment hands every engine FATE 2.2-style parameters
-(``HomoLRSettings.fate_params``); this module maps them onto FATE 1.8's ``HomoLogisticParam``
-and builds the job with :mod:`harness.engines.fate18.dsl` (golden-tested against fate_client 1.8's
-compile output). The one addition is the test set: a second Reader and a DataTransform that reuses
-the training transform's model feed HomoLR's ``validate_data``, FATE's own train-and-evaluate
+Pure functions only. The study hands every engine its neutral model settings (``FitJob.model``);
+this module maps them onto FATE 1.8's ``HomoLogisticParam`` directly and builds the job with
+:mod:`harness.engines.fate18.dsl` (golden-tested against fate_client 1.8's compile output). The
+one addition is the test set: a second Reader and a DataTransform that reuses the training
+transform's model feed HomoLR's ``validate_data``, FATE's own train-and-evaluate
 pattern (``examples/dsl/v2/homo_logistic_regression/homo_lr_train_eval_*.json``), so the final
 model scores the held-out rows in the same job, as on the FATE 2.2 engines.
 """
@@ -14,12 +14,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import singledispatch
 from pathlib import PurePosixPath
 from typing import Any
 
 import pandas as pd
 
-from harness.engines.base import HomoLRJob
+from harness.engines.base import FitJob, ModelMapping
 from harness.engines.fate18 import dsl as f18
 from harness.engines.fate18.client import OutputData
 from harness.errors import ConfigError, EngineError
@@ -54,47 +55,46 @@ class Fate18Options:
         return cls(paillier=paillier, tol=settings.tol if settings.tol else STUDY_TOL)
 
 
-def homo_lr_params(params: Mapping[str, Any], options: Fate18Options, *, max_train_rows: int) -> f18.HomoLRParams:
-    """FATE 1.8 HomoLR parameters equivalent to the experiment's (FATE 2.2-shaped) ``params``.
+@singledispatch
+def settings_params(settings: object, options: Fate18Options, *, max_train_rows: int) -> f18.HomoLRParams:
+    raise ConfigError(f"the FATE 1.8 engine cannot train {type(settings).__name__} models")
 
-    Full batch arrives as a batch as large as the biggest party's table (FATE 2.2 cannot say -1);
-    FATE 1.8 can, so such a batch becomes -1. A constant learning rate is ``decay=0``.
+
+@settings_params.register
+def homo_lr_params(settings: HomoLRSettings, options: Fate18Options, *, max_train_rows: int) -> f18.HomoLRParams:
+    """FATE 1.8 HomoLR parameters equivalent to the study's settings.
+
+    FATE 1.8 can say full batch (-1); a batch at least as large as the biggest party's table
+    (``max_train_rows``) is full batch too. A constant learning rate is ``decay=0``.
     """
-    try:
-        opt = params["optimizer"]
-        method, penalty = str(opt["method"]), str(opt["penalty"])
-        alpha, lr = float(opt["alpha"]), float(opt["optimizer_params"]["lr"])
-        epochs, batch = int(params["epochs"]), int(params["batch_size"])
-        init = params.get("init_param") or {}
-        scheduler = params.get("learning_rate_scheduler") or {"method": "constant", "scheduler_params": {}}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"HomoLR parameters are incomplete for FATE 1.8: {exc}") from exc
-    if penalty not in _PENALTY:
-        raise ConfigError(f"HomoLR penalty {penalty!r} has no FATE 1.8 equivalent", hint="use l1, l2 or none")
-    init_method = str(init.get("method", "zeros"))
-    if init_method not in _INIT:
-        raise ConfigError(f"HomoLR init method {init_method!r} has no FATE 1.8 equivalent")
-    if init.get("fit_intercept", True) is not True:
+    if settings.penalty not in _PENALTY:
+        raise ConfigError(
+            f"HomoLR penalty {settings.penalty!r} has no FATE 1.8 equivalent", hint="use l1, l2 or none"
+        )
+    if settings.init_method not in _INIT:
+        raise ConfigError(f"HomoLR init method {settings.init_method!r} has no FATE 1.8 equivalent")
+    if settings.fit_intercept is not True:
         raise ConfigError(
             "fit_intercept=false is not expressible by this FATE 1.8 job builder",
             hint="set model.fit_intercept: true",
         )
-    factor = float((scheduler.get("scheduler_params") or {}).get("factor", 1.0))
-    if scheduler.get("method") != "constant" or factor != 1.0:
+    scheduler = {"method": settings.lr_scheduler, "scheduler_params": dict(settings.lr_scheduler_params)}
+    if settings.lr_scheduler != "constant" or float(scheduler["scheduler_params"].get("factor", 1.0)) != 1.0:
         raise ConfigError(
             f"learning-rate scheduler {scheduler} is not expressible in FATE 1.8 HomoLR",
             hint="FATE 1.8 only decays as lr/sqrt(1+decay*t); use model.lr_scheduler: constant",
         )
+    batch = settings.batch_size
     p = f18.HomoLRParams(
-        penalty=_PENALTY[penalty],
+        penalty=_PENALTY[settings.penalty],
         tol=options.tol,
-        alpha=alpha,
-        optimizer=method,
-        batch_size=-1 if batch >= max_train_rows else batch,
-        learning_rate=lr,
-        max_iter=epochs,
+        alpha=float(settings.alpha),
+        optimizer=str(settings.optimizer),
+        batch_size=-1 if batch is None or batch >= max_train_rows else batch,
+        learning_rate=float(settings.learning_rate),
+        max_iter=int(settings.epochs),
         early_stop=options.early_stop,
-        init_method=_INIT[init_method],
+        init_method=_INIT[settings.init_method],
         decay=0,
         decay_sqrt=True,
         paillier=options.paillier,
@@ -107,7 +107,7 @@ def homo_lr_params(params: Mapping[str, Any], options: Fate18Options, *, max_tra
 def check_settings(settings: HomoLRSettings, options: Fate18Options) -> None:
     """Refuse, before any data moves, study settings a FATE 1.8 job cannot run (e.g. Paillier + RMSProp)."""
     try:
-        homo_lr_params(settings.fate_params(max_party_rows=1), options, max_train_rows=1)
+        settings_params(settings, options, max_train_rows=1)
     except ConfigError as exc:
         raise ConfigError(f"the study's model settings cannot run on FATE 1.8: {exc.message}", hint=exc.hint) from exc
 
@@ -115,16 +115,25 @@ def check_settings(settings: HomoLRSettings, options: Fate18Options) -> None:
 MAPPING_TARGET = "FATE 1.8 HomoLR (HomoLogisticParam)"
 
 
-def model_mapping(
-    settings: HomoLRSettings, options: Fate18Options, *, max_rows: int
-) -> tuple[dict[str, str], list[str]]:
+def model_mapping(job: FitJob, options: Fate18Options) -> ModelMapping:
+    """The report's model section for ``job`` on FATE 1.8 with these options."""
+    return settings_mapping(job.model, options, max_rows=job.max_party_rows())
+
+
+@singledispatch
+def settings_mapping(settings: object, options: Fate18Options, *, max_rows: int) -> ModelMapping:
+    raise ConfigError(f"the FATE 1.8 engine cannot describe {type(settings).__name__} models")
+
+
+@settings_mapping.register
+def homo_lr_mapping(settings: HomoLRSettings, options: Fate18Options, *, max_rows: int) -> ModelMapping:
     """The report's view of :func:`homo_lr_params`: each study setting and the FATE 1.8 value it became,
     then where FATE 1.8 trains differently from the in-process baselines.
 
     Every value is read from the parameters the job is built with, so the report cannot drift from
     what was submitted. ``max_rows`` is the largest party's balanced training rows (full batch).
     """
-    p = homo_lr_params(settings.fate_params(max_party_rows=max_rows), options, max_train_rows=max_rows)
+    p = homo_lr_params(settings, options, max_train_rows=max_rows)
     if p.batch_size == -1:
         batch = "batch_size=-1 (FATE 1.8's full batch; the largest party's rows fit in one batch)"
     else:
@@ -181,22 +190,21 @@ def model_mapping(
             f"Paillier encryption (key length {p.paillier_key_length}) on the hosts has no counterpart in the "
             f"baselines, which train in plain text"
         )
-    return mapping, caveats
+    return ModelMapping(MAPPING_TARGET, mapping, caveats)
 
 
-def fate18_job(job: HomoLRJob, options: Fate18Options) -> f18.HomoLRJob:
+def fate18_job(job: FitJob, options: Fate18Options) -> f18.HomoLRJob:
     roles = job.roles
-    max_rows = max(t.rows for t in job.train.values())
     return f18.HomoLRJob(
         roles=f18.Roles(guest=int(roles.guest), hosts=tuple(int(h) for h in roles.hosts), arbiter=int(roles.arbiter)),
         guest_table=f18.Table(job.train[roles.guest].name, job.train[roles.guest].namespace),
         host_tables=tuple(f18.Table(job.train[h].name, job.train[h].namespace) for h in roles.hosts),
-        params=homo_lr_params(job.params, options, max_train_rows=max_rows),
+        params=settings_params(job.model, options, max_train_rows=job.max_party_rows()),
         label_name=job.label,
     )
 
 
-def with_validation(dsl: Mapping[str, Any], conf: Mapping[str, Any], job: HomoLRJob) -> tuple[dict, dict]:
+def with_validation(dsl: Mapping[str, Any], conf: Mapping[str, Any], job: FitJob) -> tuple[dict, dict]:
     """Add the test tables as HomoLR ``validate_data`` (reader_1 -> data_transform_1 with data_transform_0's model)."""
     dsl, conf = copy.deepcopy(dict(dsl)), copy.deepcopy(dict(conf))
     old = dsl["components"]
@@ -222,7 +230,7 @@ def with_validation(dsl: Mapping[str, Any], conf: Mapping[str, Any], job: HomoLR
     return dsl, conf
 
 
-def build_study_job(job: HomoLRJob, options: Fate18Options) -> tuple[dict[str, Any], dict[str, Any]]:
+def build_study_job(job: FitJob, options: Fate18Options) -> tuple[dict[str, Any], dict[str, Any]]:
     """DSL v2 and runtime conf for one study job, ready for ``POST /v1/job/submit``."""
     return with_validation(f18.build_dsl(), f18.build_conf(fate18_job(job, options)), job)
 

@@ -9,28 +9,26 @@ the cost of every arm for nothing.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from harness.engines import run_ledger
-from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Table, UploadRequest
-from harness.engines.upload_records import UploadRecords
+from harness.engines.base import FitJob
+from harness.engines.fate22.mapping import fit_params
+from harness.engines.jobs import LOG_LINES, TERMINAL_FAILURES, tail
 from harness.errors import EngineError
 from harness.ids import job_id as valid_job_id
-from harness.progress import Progress
 
-TERMINAL_FAILURES = ("failed", "canceled", "timeout")
 # Small tables on a 2-core machine: one partition and one core per task avoid spawning process
 # pools whose start-up dwarfs the work.
 DEFAULT_JOB_CONF: dict[str, Any] = {"computing_partitions": 1, "cores": 1, "task": {"engine_run": {"cores": 1}}}
 
 
-def build_homo_lr_dag(job: HomoLRJob, job_conf: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Compile the study's DAG (readers, HomoLR, Evaluation) with FATE's own pipeline compiler."""
+def build_fit_dag(job: FitJob, job_conf: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Compile one fit's DAG (readers, HomoLR, Evaluation) with FATE's own pipeline compiler."""
     from fate_client.pipeline import FateFlowPipeline
     from fate_client.pipeline.components.fate import Evaluation, HomoLR, Reader
 
@@ -49,7 +47,7 @@ def build_homo_lr_dag(job: HomoLRJob, job_conf: Mapping[str, Any] | None = None)
         "homo_lr_0",
         train_data=readers[0].outputs["output_data"],
         validate_data=readers[1].outputs["output_data"],
-        **dict(job.params),
+        **fit_params(job),
     )
     evaluation = Evaluation(
         "evaluation_0",
@@ -171,20 +169,6 @@ class FlowRestClient:
             return []
         return list(response.get("data") or [])
 
-    def wait(self, job_id: str, *, what: str, progress: bool | Progress, timeout: float = 3600.0) -> dict[str, Any]:
-        """Poll until the job ends; on failure raise EngineError carrying the failing task's log."""
-        # Imported here: fate22_jobs builds on this module.
-        from harness.engines.fate22.jobs import wait_job
-
-        return wait_job(
-            self,
-            job_id,
-            what=what,
-            failure=lambda state, _down: self.job_failure(job_id, what, state),
-            progress=progress,
-            timeout=timeout,
-        )
-
     def job_failure(self, job_id: str, what: str, state: str) -> EngineError:
         return EngineError(
             f"FATE job {job_id} ({what}) {state}.\n{self.failure_report(job_id)}",
@@ -192,7 +176,7 @@ class FlowRestClient:
             f"{job_id}' against {self.host}:{self.port}.",
         )
 
-    def failure_report(self, job_id: str, lines: int = 40) -> str:
+    def failure_report(self, job_id: str, lines: int = LOG_LINES) -> str:
         """The failing tasks' names, parties and the tail of their error logs."""
         failed = [t for t in self.tasks(job_id) if str(t.get("status")).lower() in TERMINAL_FAILURES]
         if not failed:
@@ -201,7 +185,7 @@ class FlowRestClient:
         for task in failed:
             where = f"task {task.get('task_name')} of {task.get('role')} {task.get('party_id')}"
             text = self.task_log(job_id, task)
-            parts.append(f"--- {where} ---\n" + "\n".join(text.splitlines()[-lines:]))
+            parts.append(f"--- {where} ---\n" + tail(text, lines))
         return "\n".join(parts)
 
     def task_log(self, job_id: str, task: Mapping[str, Any]) -> str:
@@ -275,66 +259,3 @@ def table_name(tag: str, digest: str) -> str:
 def task_timings(tasks: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     """Seconds per ``task@role:party`` from FATE-Flow's task records (elapsed is in ms)."""
     return {f"{t['task_name']}@{t['role']}:{t['party_id']}": float(t.get("elapsed") or 0) / 1000.0 for t in tasks}
-
-
-def collect_job_result(
-    guest_client: FlowRestClient, job_id: str, job: HomoLRJob, *, wall_s: float, tasks: Iterable[Mapping[str, Any]]
-) -> JobResult:
-    """The guest's test scores and Evaluation metrics of a finished job, as one JobResult."""
-    guest = job.roles.guest
-    output = guest_client.output_frame(job_id, "guest", guest, "homo_lr_0")
-    return JobResult(
-        job_id=job_id,
-        scores=scores_from_output(output, id_column=job.id_column),
-        fate_metrics=flatten_metrics(guest_client.metrics(job_id, "guest", guest, "evaluation_0")),
-        wall_s=wall_s,
-        task_seconds=task_timings(tasks),
-    )
-
-
-def upload_tables(
-    client: FlowRestClient, requests: Sequence[UploadRequest], *, progress: bool | Progress, records: UploadRecords
-) -> list[Table]:
-    """Upload what is not already there whole; submit all uploads, then wait for each.
-
-    A table is reused only when ``records`` says an upload of this content finished and the table
-    still holds its rows. Anything else under the name (a leftover of an interrupted or killed run)
-    is deleted and uploaded again. A failed or interrupted upload deletes its table, so nothing
-    half-uploaded stays under a trusted name.
-    """
-    pending = []
-    seen: set[str] = set()
-    for request in requests:
-        # Several parties may name the same table (the shared test set on one standalone flow).
-        if request.name in seen:
-            continue
-        seen.add(request.name)
-        rows = client.table_rows(NAMESPACE, request.name)
-        whole = records.is_complete(client.endpoint, NAMESPACE, request.name, rows=request.rows, sha256=request.sha256)
-        if rows == request.rows and whole:
-            continue
-        if rows is not None:
-            client.delete_table(NAMESPACE, request.name)
-        records.forget(client.endpoint, NAMESPACE, request.name)
-        meta = upload_meta(request.label, request.id_column)
-        job_id = client.upload(request.path, namespace=NAMESPACE, name=request.name, meta=meta)
-        what = f"upload {request.name} ({request.party_id})"
-        run_ledger.note_submitted(client.endpoint, job_id, what, "upload", namespace=NAMESPACE, table=request.name)
-        pending.append((request, job_id))
-    for index, (request, job_id) in enumerate(pending):
-        try:
-            client.wait(job_id, what=f"upload {request.name} ({request.party_id})", progress=progress, timeout=1800)
-            rows = client.table_rows(NAMESPACE, request.name)
-            if rows != request.rows:
-                raise EngineError(
-                    f"upload of {request.path.name} to party {request.party_id} stored {rows} rows, "
-                    f"expected {request.rows}."
-                )
-        except BaseException:
-            # Stop and remove this upload and every one still queued behind it (also on Ctrl-C/SIGTERM).
-            for later, later_job in pending[index:]:
-                client.stop(later_job)
-                client.delete_table(NAMESPACE, later.name)
-            raise
-        records.add(client.endpoint, NAMESPACE, request.name, rows=request.rows, sha256=request.sha256, job_id=job_id)
-    return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]

@@ -14,26 +14,34 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.engines.base import NAMESPACE, HomoLRJob, JobResult, Roles, Table, UploadRequest
-from harness.engines.fate22.client import TERMINAL_FAILURES, FlowRestClient, upload_tables
-from harness.engines.fate22.jobs import Watch, run_jobs
-from harness.engines.placement import PlacementLog, check_rows
+from harness.engines.base import NAMESPACE, FitJob, JobResult, Roles, Table, UploadRequest
+from harness.engines.fate22.client import FlowRestClient
+from harness.engines.fate22.jobs import Flow22Jobs, upload_tables
+from harness.engines.fate22.mapping import Fate22Engine
+from harness.engines.jobs import LOG_LINES, TERMINAL_FAILURES, Pace, Watch, run_jobs, tail
+from harness.engines.parties import (
+    HostsEngine,
+    PartyEndpoint,
+    PartyMap,
+    absolute_dir,
+    each_party,
+    failed_at,
+    in_parallel,
+    party_map,
+)
+from harness.engines.placement import check_rows
 from harness.engines.upload_records import UploadRecords
 from harness.errors import ConfigError, EngineError, FatelabError, raise_collected
-from harness.hosts.inventory import Cluster, Party, load_inventory
-from harness.hosts.ssh import RemoteCluster
+from harness.hosts.inventory import Cluster, Party
 from harness.progress import Progress
 
-DEFAULT_FLOW_PORT = 9380
 DEFAULT_DATA_DIR = "/var/lib/fatelab/data"
 DATA_DIR_VAR = "fatelab_remote_data_dir"
-FLOW_PORT_VAR = "fate_flow_http_port"
 SECRETS_DIR_VAR = "fatelab_secrets_dir"
 POLL_SECONDS = 3.0
 # A party whose FATE-Flow misses this many liveness probes in a row (one per LIVENESS_SECONDS) is
@@ -41,38 +49,20 @@ POLL_SECONDS = 3.0
 LIVENESS_SECONDS = 5.0
 LIVENESS_MISSES = 3
 SITE_TIMEOUT = 5.0
-JOB_TIMEOUT = 3600.0
-LOG_LINES = 40
 
 
 @dataclass(frozen=True)
-class PartyEndpoint:
-    """Where one party's FATE-Flow listens and where its data goes on its host."""
+class HostParty(PartyEndpoint):
+    """A party's FATE-Flow 2.2 and the directory its data goes to on its host."""
 
-    party: Party
-    flow_host: str
-    flow_port: int
     data_dir: str
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.flow_host}:{self.flow_port}"
 
-    def not_answering(self, reason: str = "") -> str:
-        detail = f" ({reason})" if reason else ""
-        where = f"{self.flow_host}:{self.flow_port}"
-        return f"party {self.party.party_id}'s FATE-Flow at {where} is not answering{detail}"
+def endpoints_from_cluster(cluster: Cluster, inventory_path: Path) -> PartyMap[HostParty]:
+    def endpoint(p: Party, flow_host: str, flow_port: int) -> HostParty:
+        return HostParty(p, flow_host, flow_port, absolute_dir(cluster, p, DATA_DIR_VAR, DEFAULT_DATA_DIR))
 
-
-def endpoints_from_cluster(cluster: Cluster) -> dict[int, PartyEndpoint]:
-    out = {}
-    for p in cluster.parties:
-        data_dir = str(p.vars.get(DATA_DIR_VAR) or cluster.vars.get(DATA_DIR_VAR) or DEFAULT_DATA_DIR)
-        if not data_dir.startswith("/"):
-            raise ConfigError(f"host {p.host} (party {p.party_id}): {DATA_DIR_VAR} must be absolute, got {data_dir!r}")
-        port = int(p.vars.get(FLOW_PORT_VAR) or DEFAULT_FLOW_PORT)
-        out[p.party_id] = PartyEndpoint(party=p, flow_host=p.address, flow_port=port, data_dir=data_dir)
-    return out
+    return party_map(cluster, inventory_path, endpoint)
 
 
 def flow_client_key(cluster: Cluster, inventory_path: Path, party: Party) -> str:
@@ -115,51 +105,22 @@ def site_party_id(endpoint: PartyEndpoint, timeout: float = SITE_TIMEOUT) -> str
     return str(data["party_id"])
 
 
-class ClusterEngine:
+class ClusterEngine(Fate22Engine, HostsEngine[HostParty]):
     """FATE 2.2 with one FATE-Flow per party on the inventory's hosts."""
 
     name = "fate-2.2-cluster"
+    kind = "cluster"
+    parties_of = staticmethod(endpoints_from_cluster)
 
-    def __init__(
-        self,
-        cluster: Cluster,
-        inventory_path: Path,
-        *,
-        work_dir: Path,
-        progress: bool | Progress = True,
-        remote: RemoteCluster | None = None,
-        job_timeout: float = JOB_TIMEOUT,
-    ) -> None:
-        self.cluster = cluster
-        self.inventory_path = Path(inventory_path)
-        self.work_dir = Path(work_dir)
-        self.progress = Progress.of(progress)
-        self.job_timeout = job_timeout
-        self.endpoints = endpoints_from_cluster(cluster)
-        self.remote = remote or RemoteCluster.from_inventory(cluster, self.inventory_path)
-        self._clients: dict[int, FlowRestClient] = {}
-        self._placements = PlacementLog(self.work_dir / "cluster" / "placement.json", NAMESPACE)
+    def __init__(self, cluster: Cluster, inventory_path: Path, **common: Any) -> None:
+        super().__init__(cluster, inventory_path, **common)
+        self._clients: dict[str, FlowRestClient] = {}
         self.upload_records = UploadRecords(self.work_dir / "cluster" / "uploads.json")
 
-    @classmethod
-    def from_inventory(
-        cls, path: str | Path, work_dir: str | Path, progress: bool | Progress = True
-    ) -> ClusterEngine:
-        return cls(load_inventory(path), Path(path), work_dir=Path(work_dir), progress=progress)
-
     # -- lookups ---------------------------------------------------------------------------
-    def endpoint(self, party_id: str | int) -> PartyEndpoint:
-        try:
-            return self.endpoints[int(party_id)]
-        except (KeyError, ValueError):
-            raise ConfigError(
-                f"party {party_id} is not in inventory {self.inventory_path} " f"(parties: {sorted(self.endpoints)})",
-                hint="the study's roles must use the inventory's party_id values",
-            ) from None
-
-    def client(self, party_id: str | int) -> FlowRestClient:
+    def client(self, party_id: str) -> FlowRestClient:
         endpoint = self.endpoint(party_id)
-        pid = endpoint.party.party_id
+        pid = endpoint.party_id
         if pid not in self._clients:
             key = flow_client_key(self.cluster, self.inventory_path, endpoint.party)
             self._clients[pid] = FlowRestClient(endpoint.flow_host, endpoint.flow_port, key)
@@ -167,7 +128,7 @@ class ClusterEngine:
 
     def flow_clients(self) -> dict[str, FlowRestClient]:
         """Every party's FATE-Flow, by endpoint."""
-        clients = (self.client(pid) for pid in self.endpoints)
+        clients = (self.client(pid) for pid in self.endpoints.ids())
         return {c.endpoint: c for c in clients}
 
     # -- Engine ----------------------------------------------------------------------------
@@ -176,52 +137,37 @@ class ClusterEngine:
         self.remote.preflight()
         self.remote.close()  # placement reconnects (and re-verifies) when it needs to
 
-        def check(endpoint: PartyEndpoint) -> FatelabError | None:
+        def check(pid: str) -> FatelabError | None:
+            endpoint = self.endpoint(pid)
             try:
                 answered = site_party_id(endpoint)
             except EngineError as exc:
                 return exc
-            if answered != str(endpoint.party.party_id):
+            if answered != endpoint.party_id:
                 return EngineError(
                     f"the FATE-Flow at {endpoint.url} answers as party {answered}, "
-                    f"but inventory host {endpoint.party.host} says party {endpoint.party.party_id}",
+                    f"but inventory host {endpoint.party.host} says party {endpoint.party_id}",
                     hint="inventory and deployment disagree: fix party_id or re-deploy ('make cluster')",
                 )
             return None
 
-        with ThreadPoolExecutor(max_workers=len(self.endpoints)) as pool:
-            errors = [e for e in pool.map(check, self.endpoints.values()) if e is not None]
-        if len(errors) == 1:
-            raise errors[0]
-        if errors:
-            raise EngineError(
-                f"{len(errors)} parties' FATE-Flows failed the check:\n"
-                + "\n".join(f"  - {e.message}" for e in errors),
-                hint=errors[0].hint,
-            )
+        errors = in_parallel(self.endpoints.ids(), check)
+        raise_collected(errors, summary=f"{len(errors)} parties' FATE-Flows failed the check")
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
+        return self.describe_hosts() | {
             "fate_client_version": _version("fate_client"),
-            "inventory": str(self.inventory_path.resolve()),
-            "known_hosts": str(self.remote.known_hosts),
             "endpoints": {
-                str(pid): {
-                    "host": e.party.host,
-                    "fate_flow": e.url,
-                    "ssh": f"{self.remote.targets[pid].user}@{e.party.address}:" f"{self.remote.targets[pid].port}",
-                    "data_dir": e.data_dir,
-                }
-                for pid, e in self.endpoints.items()
+                e.party_id: {"host": e.party.host, "fate_flow": e.url, "ssh": self.ssh_line(e), "data_dir": e.data_dir}
+                for e in self.endpoints.values()
             },
         }
 
     def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
         """Place each CSV on its own party's host only, then upload it into that party's FATE-Flow."""
-        parties = list(dict.fromkeys(int(self.endpoint(r.party_id).party.party_id) for r in requests))
-        items = [(int(r.party_id), r.path) for r in requests]
-        dirs = {pid: e.data_dir for pid, e in self.endpoints.items()}
+        parties = list(dict.fromkeys(self.endpoint(r.party_id).party_id for r in requests))
+        items = [(self.endpoint(r.party_id).party_id, r.path) for r in requests]
+        dirs = {e.party_id: e.data_dir for e in self.endpoints.values()}
         try:
             # Every host verified (HostError) and every FATE-Flow answering (EngineError) before any copy.
             self.remote.preflight()
@@ -232,15 +178,15 @@ class ClusterEngine:
         for request, placed in zip(requests, placements, strict=True):
             check_rows(request, placed)
             self._placements.record(request, placed)
-        self._placements.write(self._party_info)
+        self._placements.write(self.party_info)
 
-        by_party: dict[int, list[UploadRequest]] = {}
+        by_party: dict[str, list[UploadRequest]] = {}
         for request, placed in zip(requests, placements, strict=True):
             # FATE-Flow reads the file on its own host: hand it the placed path, not the local one.
             remote_request = dataclasses.replace(request, path=Path(placed.remote_path))
-            by_party.setdefault(int(request.party_id), []).append(remote_request)
+            by_party.setdefault(placed.party_id, []).append(remote_request)
 
-        def upload(pid: int) -> FatelabError | None:
+        def upload(pid: str) -> None:
             try:
                 upload_tables(
                     self.client(pid), by_party[pid], progress=self.progress.without_bars(), records=self.upload_records
@@ -249,42 +195,29 @@ class ClusterEngine:
                 try:
                     site_party_id(self.endpoint(pid))
                 except EngineError as down:
-                    return EngineError(f"upload into party {pid} failed: {down.message}", hint=down.hint)
-                return EngineError(f"upload into party {pid}'s FATE-Flow failed: {exc.message}", hint=exc.hint)
-            return None
+                    raise EngineError(f"upload into party {pid} failed: {down.message}", hint=down.hint) from exc
+                raise EngineError(f"upload into party {pid}'s FATE-Flow failed: {exc.message}", hint=exc.hint) from exc
 
-        with ThreadPoolExecutor(max_workers=len(by_party) or 1) as pool:
-            errors = [e for e in pool.map(upload, by_party) if e is not None]
-        raise_collected(errors)
+        each_party(by_party, upload)
         return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]
 
-    def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
+    def run_many(self, jobs: Sequence[tuple[str, FitJob]]) -> list[JobResult]:
         """Submit every job to its guest's FATE-Flow, then wait for each in order."""
-        return run_jobs(
-            PartyFlows(self), jobs, progress=self.progress, timeout=self.job_timeout, poll_seconds=POLL_SECONDS
-        )
+        pace = Pace(timeout=self.job_timeout, poll_seconds=POLL_SECONDS)
+        return run_jobs(Flow22Jobs(PartyFlows(self)), jobs, progress=self.progress, pace=pace)
 
-    # -- placement record ------------------------------------------------------------------
-    def placement(self) -> dict[str, Any]:
-        """Where every party's files went (JSON-able, keyed by party id) for results.json."""
-        return self._placements.as_dict(self._party_info)
-
-    def _party_info(self, pid: int) -> dict[str, Any]:
-        e = self.endpoints[pid]
-        return {"host": e.party.host, "address": e.party.address, "fate_flow": e.url, "data_dir": e.data_dir}
+    def party_info(self, party_id: str) -> dict[str, Any]:
+        return super().party_info(party_id) | {"data_dir": self.endpoint(party_id).data_dir}
 
     # -- flows -----------------------------------------------------------------------------
-    def _require_flows(self, parties: Any) -> None:
+    def _require_flows(self, parties: Iterable[str]) -> None:
         """Fail before submitting anything when a needed party's FATE-Flow does not answer."""
         for pid in parties:
             site_party_id(self.endpoint(pid))
 
-    def close(self) -> None:
-        self.remote.close()
-
 
 class PartyFlows:
-    """The cluster's side of the shared job loop (a ``JobSite``): one FATE-Flow per party.
+    """The cluster's :class:`~harness.engines.fate22.jobs.JobSite`: one FATE-Flow per party.
 
     The guest's FATE-Flow schedules the job; the other parties' FATE-Flows are probed while it
     runs, because FATE itself would wait days for a party that went away. Task logs are read from
@@ -310,8 +243,7 @@ class PartyFlows:
             return EngineError(f"FATE job {job_id} ({what}) {state}.\n{report}")
         e = self.engine.endpoint(culprit)
         return EngineError(
-            f"FATE job {job_id} ({what}) {state} at party {culprit} "
-            f"({_role_names(roles, culprit)}, inventory host {e.party.host}).\n{report}",
+            f"FATE job {job_id} ({what}) {state}{failed_at(e, roles)}.\n{report}",
             hint=(
                 f"restart party {culprit}'s FATE-Flow ('systemctl restart fate-flow' on "
                 f"{e.party.host}), then re-run"
@@ -329,18 +261,12 @@ class PartyFlows:
         sections: list[str] = []
         culprit: str | None = None
         culprit_down = False
-        down_ids = {self.engine.endpoint(p).party.party_id for p in down}
+        down_ids = {self.engine.endpoint(p).party_id for p in down}
         for pid in roles.all_parties():
             endpoint = self.engine.endpoint(pid)
-            if endpoint.party.party_id in down_ids:
-                sections.append(f"--- {endpoint.not_answering()}; its task logs are unavailable ---")
-                if not culprit_down:
-                    culprit, culprit_down = pid, True
-                continue
-            try:
-                site_party_id(endpoint)
-            except EngineError as exc:
-                sections.append(f"--- {exc.message}; its task logs are unavailable ---")
+            unavailable = endpoint.not_answering() if endpoint.party_id in down_ids else self._answers(endpoint)
+            if unavailable:
+                sections.append(f"--- {unavailable}; its task logs are unavailable ---")
                 if not culprit_down:
                     culprit, culprit_down = pid, True
                 continue
@@ -356,11 +282,20 @@ class PartyFlows:
                 sections.append(
                     f"--- task {task.get('task_name')} of {task.get('role')} {pid}: {task.get('status')} "
                     f"(log from party {pid}'s FATE-Flow at {endpoint.flow_host}:{endpoint.flow_port}) ---\n"
-                    + "\n".join(log.splitlines()[-LOG_LINES:])
+                    + tail(log, LOG_LINES)
                 )
         if not sections:
             sections.append("(no party's FATE-Flow reported a failed task; the job was stopped or timed out)")
         return culprit, culprit_down, "\n".join(sections)
+
+    @staticmethod
+    def _answers(endpoint: HostParty) -> str:
+        """Empty when the party's FATE-Flow answers; else why not."""
+        try:
+            site_party_id(endpoint)
+        except EngineError as exc:
+            return exc.message
+        return ""
 
     def task_records(self, job_id: str, roles: Roles) -> list[dict[str, Any]]:
         # Each party's FATE-Flow reports only its own tasks' timings.
@@ -397,13 +332,6 @@ def liveness_watch(
         return [pid for pid, missed in misses.items() if missed >= LIVENESS_MISSES]
 
     return down
-
-
-def _role_names(roles: Roles, party: str | None) -> str:
-    names = [
-        n for n, ids in (("guest", [roles.guest]), ("host", roles.hosts), ("arbiter", [roles.arbiter])) if party in ids
-    ]
-    return "/".join(names) or "no role"
 
 
 def _version(package: str) -> str:

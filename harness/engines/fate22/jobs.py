@@ -1,43 +1,39 @@
-"""The one submit/wait loop for FATE 2.2 jobs, shared by the standalone and cluster engines.
+"""FATE-Flow 2.2's side of the shared job loop (:mod:`harness.engines.jobs`), and its uploads.
 
-Both engines submit every HomoLR job to the guest's FATE-Flow, wait for them in order and collect
-the guest's scores. What differs is behind :class:`JobSite`: how many FATE-Flows there are, whether
-the other parties' FATE-Flows must be watched while a job runs, and where a failed task's log lives.
+Both FATE 2.2 engines that schedule through FATE-Flow (standalone, hosts) submit every fit to the
+guest's FATE-Flow as a DAG built by :func:`harness.engines.fate22.client.build_fit_dag`. What
+differs between them is behind :class:`JobSite`: how many FATE-Flows there are, whether the other
+parties' FATE-Flows must be watched while a job runs, and where a failed task's log lives.
 
-Rules both engines share:
-
-- a failed job raises ``EngineError`` with the failing task's party and log tail, and every job
-  submitted behind it is stopped, so FATE is left idle rather than busy for minutes on jobs whose
-  results nobody will read;
-- ``JobResult.wall_s`` is FATE's own start-to-end elapsed of the guest's job record: it excludes the
-  time a job waited for FATE's resources behind the jobs submitted before it (see docs/design.md).
+``JobResult.wall_s`` is FATE's own start-to-end elapsed of the guest's job record: it excludes the
+time a job waited for FATE's resources behind the jobs submitted before it (see docs/design.md).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from harness.engines import run_ledger
-from harness.engines.base import HomoLRJob, JobResult, Roles
-from harness.engines.fate22.client import TERMINAL_FAILURES, FlowRestClient, build_homo_lr_dag, collect_job_result
+from harness.engines.base import NAMESPACE, FitJob, JobResult, Roles, Table, UploadRequest
+from harness.engines.fate22.client import (
+    FlowRestClient,
+    build_fit_dag,
+    flatten_metrics,
+    scores_from_output,
+    task_timings,
+    upload_meta,
+)
+from harness.engines.jobs import JOB_TIMEOUT, Pace, Poll, Watch, nothing_down, wait_job, wall_seconds
+from harness.engines.upload_records import UploadRecords
 from harness.errors import EngineError
-from harness.interrupts import raise_if_stopping
-from harness.progress import JobProgress, Progress
+from harness.progress import Progress
 
-POLL_SECONDS = 2.0
-JOB_TIMEOUT = 3600.0
-
-# (state, parties found down) -> the error to raise; state reads after "FATE job <id> (<what>)".
-Failure = Callable[[str, Sequence[str]], EngineError]
-# Called between polls; returns the parties whose FATE-Flow is considered gone (empty: all well).
-Watch = Callable[[], Sequence[str]]
+UPLOAD_TIMEOUT = 1800.0
 
 
 class JobSite(Protocol):
-    """The engine-specific parts of running a job."""
+    """The deployment-specific parts of running a FATE 2.2 job."""
 
     def guest(self, roles: Roles) -> FlowRestClient:
         """The FATE-Flow that schedules the job (the guest's): submit, status, stop, outputs."""
@@ -53,10 +49,6 @@ class JobSite(Protocol):
 
     def task_records(self, job_id: str, roles: Roles) -> list[dict[str, Any]]:
         """Every party's task records of a finished job (for task timings)."""
-
-
-def nothing_down() -> Sequence[str]:
-    return ()
 
 
 class SingleFlow:
@@ -81,144 +73,133 @@ class SingleFlow:
         return self.client.tasks(job_id)
 
 
+def flow_poll(client: FlowRestClient, job_id: str, role: str | None = None, party_id: str | None = None) -> Poll:
+    """One party's record of the job and its tasks (the first record FATE returns unless role/party pick one)."""
+    status = client.job_status(job_id, role=role, party_id=party_id)
+    tasks = client.tasks(job_id, role=role or status.get("role"), party_id=party_id or status.get("party_id"))
+    return Poll(
+        state=str(status.get("status", "")).lower(),
+        record=status,
+        done=sum(1 for t in tasks if str(t.get("status")).lower() == "success"),
+        total=len({t["task_name"] for t in tasks}),
+        running=tuple(str(t["task_name"]) for t in tasks if str(t.get("status")).lower() == "running"),
+    )
+
+
 def job_wall_s(status: Mapping[str, Any], fallback_s: float) -> float:
-    """FATE's start-to-end seconds from a finished job's record (times in ms).
-
-    ``elapsed`` is end minus start as FATE-Flow stores it; start is when the job got its resources
-    and ran, so queueing behind other jobs is not in it. ``fallback_s`` (our clock since submission,
-    queueing included) is used only when FATE recorded neither.
-    """
-    elapsed = status.get("elapsed")
-    if elapsed:
-        return float(elapsed) / 1000.0
-    start, end = status.get("start_time"), status.get("end_time")
-    if start and end and end >= start:
-        return (float(end) - float(start)) / 1000.0
-    return fallback_s
+    """FATE's start-to-end seconds from a finished job's record (see ``harness.engines.jobs.wall_seconds``)."""
+    return wall_seconds(status.get("elapsed"), status.get("start_time"), status.get("end_time"), fallback_s)
 
 
-def wait_job(
-    client: FlowRestClient,
-    job_id: str,
-    *,
-    what: str,
-    failure: Failure,
-    progress: bool | Progress,
-    role: str | None = None,
-    party_id: str | None = None,
-    watch: Watch = nothing_down,
-    timeout: float = JOB_TIMEOUT,
-    poll_seconds: float = POLL_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+class Flow22Jobs:
+    """The shared loop's backend for FATE-Flow 2.2, on whatever :class:`JobSite`."""
+
+    def __init__(self, site: JobSite) -> None:
+        self.site = site
+
+    def submit(self, what: str, job: FitJob) -> str:
+        self.site.before_submit(job.roles)
+        guest = self.site.guest(job.roles)
+        job_id = guest.submit(build_fit_dag(job))
+        run_ledger.note_submitted(guest.endpoint, job_id, what, "job")
+        return job_id
+
+    def poll(self, job_id: str, roles: Roles) -> Poll:
+        return flow_poll(self.site.guest(roles), job_id, "guest", roles.guest)
+
+    def watch(self, roles: Roles) -> Watch:
+        return self.site.watch(roles)
+
+    def failure(self, job_id: str, what: str, roles: Roles, state: str, down: Sequence[str]) -> EngineError:
+        return self.site.failure(job_id, what, roles, state, down)
+
+    def stop(self, job_id: str, roles: Roles) -> None:
+        self.site.guest(roles).stop(job_id)
+
+    def collect(self, job_id: str, job: FitJob, record: dict[str, Any], waited_s: float) -> JobResult:
+        return collect_job_result(
+            self.site.guest(job.roles),
+            job_id,
+            job,
+            wall_s=job_wall_s(record, waited_s),
+            tasks=self.site.task_records(job_id, job.roles),
+        )
+
+
+def collect_job_result(
+    guest_client: FlowRestClient, job_id: str, job: FitJob, *, wall_s: float, tasks: Iterable[Mapping[str, Any]]
+) -> JobResult:
+    """The guest's test scores and Evaluation metrics of a finished job, as one JobResult."""
+    guest = job.roles.guest
+    output = guest_client.output_frame(job_id, "guest", guest, "homo_lr_0")
+    return JobResult(
+        job_id=job_id,
+        scores=scores_from_output(output, id_column=job.id_column),
+        fate_metrics=flatten_metrics(guest_client.metrics(job_id, "guest", guest, "evaluation_0")),
+        wall_s=wall_s,
+        task_seconds=task_timings(tasks),
+    )
+
+
+def wait_flow_job(
+    client: FlowRestClient, job_id: str, *, what: str, progress: bool | Progress, timeout: float = JOB_TIMEOUT
 ) -> dict[str, Any]:
-    """Poll one job on the FATE-Flow that scheduled it until it succeeds; return its job record.
+    """Poll one job on one FATE-Flow until it ends; on failure raise EngineError carrying the failing task's log."""
+    return wait_job(
+        lambda: flow_poll(client, job_id),
+        job_id,
+        what=what,
+        failure=lambda state, _down: client.job_failure(job_id, what, state),
+        stop=lambda: client.stop(job_id),
+        progress=progress,
+        pace=Pace(timeout=timeout),
+    ).record
 
-    ``role``/``party_id`` pick whose job record and tasks to follow (default: the first record FATE
-    returns). A job that ends badly, a party ``watch`` reports down, a status query that fails, or
-    ``timeout`` raise ``failure(...)``; the last two stop the job first (FATE would wait for days).
+
+def upload_tables(
+    client: FlowRestClient, requests: Sequence[UploadRequest], *, progress: bool | Progress, records: UploadRecords
+) -> list[Table]:
+    """Upload what is not already there whole; submit all uploads, then wait for each.
+
+    A table is reused only when ``records`` says an upload of this content finished and the table
+    still holds its rows. Anything else under the name (a leftover of an interrupted or killed run)
+    is deleted and uploaded again. A failed or interrupted upload deletes its table, so nothing
+    half-uploaded stays under a trusted name.
     """
-    started = clock()
-    shown = JobProgress(progress, what, job_id, clock=clock)
-    try:
-        while True:
-            # A worker thread (per-party uploads) learns of SIGTERM here; the main thread got it raised.
-            raise_if_stopping()
-            try:
-                status = client.job_status(job_id, role=role, party_id=party_id)
-            except EngineError as exc:
-                raise failure(f"could not be queried ({exc.message})", ()) from exc
-            state = str(status.get("status", "")).lower()
-            tasks = client.tasks(job_id, role=role or status.get("role"), party_id=party_id or status.get("party_id"))
-            shown.update(
-                state,
-                done=sum(1 for t in tasks if str(t.get("status")).lower() == "success"),
-                total=len({t["task_name"] for t in tasks}),
-                running=[str(t["task_name"]) for t in tasks if str(t.get("status")).lower() == "running"],
-            )
-            if state == "success":
-                run_ledger.note_finished(job_id)
-                return status
-            if state in TERMINAL_FAILURES:
-                # FATE's scheduler has already stopped every party's tasks of this job.
-                raise failure(state, ())
-            down = watch()
-            if down:
-                client.stop(job_id)
-                raise failure("stopped", down)
-            if clock() - started > timeout:
-                client.stop(job_id)
-                raise failure(f"did not finish within {timeout:.0f} s and was stopped", ())
-            sleep(poll_seconds)
-    finally:
-        shown.close()
-
-
-def run_jobs(
-    site: JobSite,
-    jobs: Sequence[tuple[str, HomoLRJob]],
-    *,
-    progress: bool | Progress,
-    timeout: float = JOB_TIMEOUT,
-    poll_seconds: float = POLL_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> list[JobResult]:
-    """Submit every job at once, then wait for and collect each in order.
-
-    FATE-Flow runs as many at a time as its cores allow; most of a job is process start-up and
-    scheduler polling, so overlapping jobs hides part of that latency. When anything goes wrong,
-    every job of this call that may still be queued or running is stopped before the error leaves.
-    """
-    submitted: list[tuple[str, HomoLRJob, str, float]] = []
-    try:
-        for what, job in jobs:
-            site.before_submit(job.roles)
-            guest = site.guest(job.roles)
-            job_id = guest.submit(build_homo_lr_dag(job))
-            run_ledger.note_submitted(guest.endpoint, job_id, what, "job")
-            submitted.append((what, job, job_id, clock()))
-    except BaseException:
-        stop_jobs(site, submitted)
-        raise
-    results = []
-    for index, (what, job, job_id, submitted_at) in enumerate(submitted):
-        roles = job.roles
-        guest = site.guest(roles)
-        try:
-            status = wait_job(
-                guest,
-                job_id,
-                what=what,
-                failure=partial(site.failure, job_id, what, roles),
-                progress=progress,
-                role="guest",
-                party_id=roles.guest,
-                watch=site.watch(roles),
-                timeout=timeout,
-                poll_seconds=poll_seconds,
-                sleep=sleep,
-                clock=clock,
-            )
-            wall_s = job_wall_s(status, clock() - submitted_at)
-            results.append(
-                collect_job_result(guest, job_id, job, wall_s=wall_s, tasks=site.task_records(job_id, roles))
-            )
-        except Exception:
-            # This job has ended (wait_job stops it when it has to); the ones behind it are not wanted.
-            stop_jobs(site, submitted[index + 1 :])
-            raise
-        except BaseException:
-            # Interrupted (Ctrl-C): this job and every one behind it.
-            stop_jobs(site, submitted[index:])
-            raise
-    return results
-
-
-def stop_jobs(site: JobSite, submitted: Sequence[tuple[str, HomoLRJob, str, float]]) -> None:
-    """Best effort: the error that made us stop is what the user must see, not a failed stop."""
-    for _, job, job_id, _ in submitted:
-        try:
-            site.guest(job.roles).stop(job_id)
-        except Exception:  # noqa: S112 - see docstring
+    pending = []
+    seen: set[str] = set()
+    for request in requests:
+        # Several parties may name the same table (the shared test set on one standalone flow).
+        if request.name in seen:
             continue
+        seen.add(request.name)
+        rows = client.table_rows(NAMESPACE, request.name)
+        whole = records.is_complete(client.endpoint, NAMESPACE, request.name, rows=request.rows, sha256=request.sha256)
+        if rows == request.rows and whole:
+            continue
+        if rows is not None:
+            client.delete_table(NAMESPACE, request.name)
+        records.forget(client.endpoint, NAMESPACE, request.name)
+        meta = upload_meta(request.label, request.id_column)
+        job_id = client.upload(request.path, namespace=NAMESPACE, name=request.name, meta=meta)
+        what = f"upload {request.name} ({request.party_id})"
+        run_ledger.note_submitted(client.endpoint, job_id, what, "upload", namespace=NAMESPACE, table=request.name)
+        pending.append((request, job_id))
+    for index, (request, job_id) in enumerate(pending):
+        try:
+            what = f"upload {request.name} ({request.party_id})"
+            wait_flow_job(client, job_id, what=what, progress=progress, timeout=UPLOAD_TIMEOUT)
+            rows = client.table_rows(NAMESPACE, request.name)
+            if rows != request.rows:
+                raise EngineError(
+                    f"upload of {request.path.name} to party {request.party_id} stored {rows} rows, "
+                    f"expected {request.rows}."
+                )
+        except BaseException:
+            # Stop and remove this upload and every one still queued behind it (also on Ctrl-C/SIGTERM).
+            for later, later_job in pending[index:]:
+                client.stop(later_job)
+                client.delete_table(NAMESPACE, later.name)
+            raise
+        records.add(client.endpoint, NAMESPACE, request.name, rows=request.rows, sha256=request.sha256, job_id=job_id)
+    return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]

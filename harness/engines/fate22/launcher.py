@@ -33,7 +33,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
+from harness.engines.base import FitJob, JobResult, Table, UploadRequest
+from harness.engines.fate22 import mapping
 from harness.engines.fate22.launcher_party import OUTCOME
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
@@ -46,24 +47,19 @@ LOG_TAIL = 60
 POLL_SECONDS = 1.0
 
 
-def launch_parties(jobs: Sequence[HomoLRJob]) -> list[tuple[str, str]]:
+def launch_parties(jobs: Sequence[FitJob]) -> list[tuple[str, str]]:
     """Every (role, party) any job needs, once: guests, then hosts, then arbiters."""
     found: dict[tuple[str, str], None] = {}
     for role in ("guest", "host", "arbiter"):
         for job in jobs:
-            for party in fit_parties(job):
+            for party in job.roles.party_roles():
                 if party[0] == role:
                     found[party] = None
     return list(found)
 
 
-def fit_parties(job: HomoLRJob) -> list[tuple[str, str]]:
-    roles = job.roles
-    return [("guest", roles.guest), *(("host", h) for h in roles.hosts), ("arbiter", roles.arbiter)]
-
-
 def build_plan(
-    jobs: Sequence[tuple[str, HomoLRJob]], paths: Mapping[tuple[str, str], Path], *, session: str, out_dir: Path
+    jobs: Sequence[tuple[str, FitJob]], paths: Mapping[tuple[str, str], Path], *, session: str, out_dir: Path
 ) -> dict[str, Any]:
     """What every party process reads: the fits in order, each party's CSVs, FATE's HomoLR parameters."""
 
@@ -82,10 +78,10 @@ def build_plan(
             {
                 "index": index,
                 "what": what,
-                "parties": [list(p) for p in fit_parties(job)],
+                "parties": [list(p) for p in job.roles.party_roles()],
                 "train": {p: path_of(t) for p, t in job.train.items()},
                 "test": {p: path_of(t) for p, t in job.test.items()},
-                "params": dict(job.params),
+                "params": mapping.fit_params(job),
                 "label": job.label,
                 "id_column": job.id_column,
             }
@@ -183,13 +179,13 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def read_fit(out_dir: Path, index: int, job: HomoLRJob, session: str) -> JobResult:
+def read_fit(out_dir: Path, index: int, job: FitJob, session: str) -> JobResult:
     """One fit's guest scores, model, loss history and every party's traffic, as a JobResult."""
     fit_dir = out_dir / f"fit{index}"
     try:
         scores = pd.read_csv(fit_dir / "scores.csv")
         model = json.loads((fit_dir / "model.json").read_text())
-        wires = [json.loads((fit_dir / f"wire_{r}_{p}.json").read_text()) for r, p in fit_parties(job)]
+        wires = [json.loads((fit_dir / f"wire_{r}_{p}.json").read_text()) for r, p in job.roles.party_roles()]
     except (OSError, ValueError) as exc:
         raise EngineError(f"the FATE launch reported success but fit {index} left no complete output: {exc}") from exc
     state = model["model"]["state_dict"]
@@ -208,7 +204,7 @@ def read_fit(out_dir: Path, index: int, job: HomoLRJob, session: str) -> JobResu
     )
 
 
-class LauncherEngine:
+class LauncherEngine(mapping.Fate22Engine):
     """FATE 2.2's own multi-process launcher on this machine: one launch per ``run_many``."""
 
     name = "fate-2.2-launcher"
@@ -226,7 +222,7 @@ class LauncherEngine:
         self.progress = Progress.of(progress)
         # With a reference, the first job also runs as a FATE-Flow job and the two fits are compared.
         self.reference = reference
-        self.validation: dict[str, Any] | None = None
+        self._validation: dict[str, Any] | None = None
         self._paths: dict[tuple[str, str], Path] = {}
         self.last_launch: dict[str, Any] = {}
 
@@ -242,13 +238,19 @@ class LauncherEngine:
         return self.reference.flow_clients() if self.reference is not None else {}
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "fate_version": importlib.metadata.version("pyfate"),
+        return self.describe_fate() | {
             "endpoint": "none: FATE's multi-process launcher (fate.arch.launchers), one process per party, "
             "standalone federation between them; no FATE-Flow",
             "work_dir": str(self.work_dir),
         } | ({"last_launch": self.last_launch} if self.last_launch else {})
+
+    def placement(self) -> None:
+        """Nothing moves: each party's process reads its CSV where the study wrote it."""
+        return None
+
+    def validation(self) -> dict[str, Any] | None:
+        """With a reference engine: the first fit again through FATE-Flow, compared (``validate``)."""
+        return self._validation
 
     def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
         """Nothing to upload: each party's process reads its own CSV. Checks every file is there."""
@@ -261,7 +263,7 @@ class LauncherEngine:
             return self.reference.upload_many(requests)
         return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]
 
-    def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
+    def run_many(self, jobs: Sequence[tuple[str, FitJob]]) -> list[JobResult]:
         if not jobs:
             return []
         session = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
@@ -292,10 +294,10 @@ class LauncherEngine:
         }
         self._say(f"launch done in {wall_s:.1f} s ({self.last_launch['fit_s_sum']:.1f} s of it in fits)")
         if self.reference is not None:
-            self.validation = self.validate(jobs[0], results[0])
+            self._validation = self.validate(jobs[0], results[0])
         return results
 
-    def validate(self, job: tuple[str, HomoLRJob], ours: JobResult) -> dict[str, Any]:
+    def validate(self, job: tuple[str, FitJob], ours: JobResult) -> dict[str, Any]:
         """The same fit as a FATE-Flow job on the reference engine; how far apart the two ended."""
         from harness.study.validation import compare_fits
 

@@ -7,15 +7,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.engines.base import HomoLRJob, JobResult, Table, UploadRequest
-from harness.engines.fate22.client import FlowRestClient, upload_tables
-from harness.engines.fate22.jobs import SingleFlow, run_jobs
+from harness.engines.base import FitJob, JobResult, Table, UploadRequest
+from harness.engines.fate22.client import FlowRestClient
+from harness.engines.fate22.jobs import Flow22Jobs, SingleFlow, upload_tables
+from harness.engines.fate22.mapping import Fate22Engine
 from harness.engines.fate22.server import LocalFlowServer
+from harness.engines.jobs import run_jobs
 from harness.engines.upload_records import UploadRecords
 from harness.progress import Progress
 
 
-class StandaloneEngine:
+class StandaloneEngine(Fate22Engine):
     """FATE 2.2 standalone: every party's tables live in one local FATE-Flow.
 
     Isolation between parties is logical only (distinct table names); the lab engine gives each
@@ -47,9 +49,7 @@ class StandaloneEngine:
         return {self.client.endpoint: self.client}
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "fate_version": importlib.metadata.version("pyfate"),
+        return self.describe_fate() | {
             "fate_flow_version": importlib.metadata.version("fate_flow"),
             "endpoint": self.server.endpoint,
             "home": str(self.server.home),
@@ -59,5 +59,9 @@ class StandaloneEngine:
         # Standalone: the server reads the controller's files directly.
         return upload_tables(self.client, requests, progress=self.progress, records=self.upload_records)
 
-    def run_many(self, jobs: Sequence[tuple[str, HomoLRJob]]) -> list[JobResult]:
-        return run_jobs(SingleFlow(self.client), jobs, progress=self.progress)
+    def run_many(self, jobs: Sequence[tuple[str, FitJob]]) -> list[JobResult]:
+        return run_jobs(Flow22Jobs(SingleFlow(self.client)), jobs, progress=self.progress)
+
+    def placement(self) -> None:
+        """Nothing moves: the server reads the controller's files in place."""
+        return None
