@@ -18,19 +18,11 @@ import pandas as pd
 
 from harness.data import csv_io, csv_writer, plausible, prepare
 from harness.errors import DataError
-from harness.study.scenario import Dataset, say
+from harness.study.scenario import Dataset, file_sha256, say
 from harness.study.tabular import TabularHomoLR
 
 if TYPE_CHECKING:
     from harness.study.config import StudyConfig
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def preparation_code_digest() -> str:

@@ -28,7 +28,7 @@ from harness.study.tables import CENTRALIZED_BLOCK, SWEEP_BLOCK, SeedData, balan
 
 if TYPE_CHECKING:
     from harness.study.config import StudyConfig
-    from harness.study.tabular import TabularHomoLR
+    from harness.study.scenario import Scenario
 
 FEDERATED = "federated"
 CENTRALIZED = "centralized"
@@ -62,7 +62,7 @@ class SeedOutcome:
 
 @dataclass(frozen=True)
 class SeedContext:
-    scenario: TabularHomoLR
+    scenario: Scenario
     config: StudyConfig
     data: SeedData
     engine_name: str

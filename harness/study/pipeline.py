@@ -49,7 +49,7 @@ def plan_seed(scenario: Scenario, config: StudyConfig, seed: int, dataset: Datas
     """Split -> partition -> balance for ``seed``, then every arm plans its federated fits."""
     seed_config = dataclasses.replace(config, seed=seed)
     data = scenario.seed_data(dataset, seed_config)
-    context = SeedContext(scenario, seed_config, data, engine_name, config.work_dir / "tables")  # type: ignore[arg-type]
+    context = SeedContext(scenario, seed_config, data, engine_name, config.work_dir / "tables")
     arms = list(scenario.arms(seed_config))
     return SeedPlan(context, arms, [arm.plan(context) for arm in arms])
 

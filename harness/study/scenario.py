@@ -9,7 +9,8 @@ hooks below, in this order, for every run:
 2. ``seed_data(dataset, config)``: for ``config.seed``, split, partition and balance;
 3. ``arms(config)``: the arms to run on that seed data; federated arms plan FATE fits, the pipeline
    uploads and runs every planned fit of the run in one ``upload_many`` and one ``run_many``, then
-   each arm turns its fits (or its in-process training) into metrics.
+   each arm turns its fits (or its in-process training: ``fit_local``) into ``metrics``;
+4. ``results_sections``: the scenario's own blocks of results.json (parties, partitioner, balance).
 
 Discovery: every module of the ``harness.scenarios`` package (its ``__path__``) that defines
 ``SCENARIO`` is a scenario; adding a module adds a scenario, nothing else needs to know.
@@ -17,6 +18,7 @@ Discovery: every module of the ``harness.scenarios`` package (its ``__path__``) 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from harness.errors import ConfigError
@@ -35,6 +38,15 @@ if TYPE_CHECKING:
 
 SCENARIOS_PACKAGE = "harness.scenarios"
 DEFAULT_SCENARIO = "lending-club-homolr"
+
+
+def file_sha256(path: Path) -> str:
+    """The input's digest for the report's data section (and a scenario's cache key)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def say(message: str) -> None:
@@ -76,6 +88,20 @@ class Scenario(ABC):
     @abstractmethod
     def arms(self, config: StudyConfig) -> Sequence[Arm]:
         """The arms of one seed, in report order (federated, centralized, local:<party>, extras)."""
+
+    @abstractmethod
+    def model_settings(self, config: StudyConfig) -> Any:
+        """The model family's settings, shared by the federated fit and the in-process arms."""
+
+    @abstractmethod
+    def fit_local(
+        self, train: pd.DataFrame, test: pd.DataFrame, features: Sequence[str], config: StudyConfig
+    ) -> tuple[np.ndarray, int]:
+        """The in-process arms' trainer: fit on ``train``, return scores on ``test`` and the epochs run."""
+
+    @abstractmethod
+    def metrics(self, y: np.ndarray, scores: np.ndarray, config: StudyConfig) -> tuple[dict, dict]:
+        """Every metric of one arm from true labels and scores, and the curve points for the figures."""
 
     def results_sections(self, config: StudyConfig, data: Any) -> dict[str, Any]:
         """Scenario-specific top-level results.json sections (parties, partitioner, balance, model)."""
