@@ -16,10 +16,10 @@ import pytest
 import harness.scenarios
 from harness import cli
 from harness.errors import DataError
-from harness.study.arms import CENTRALIZED, FEDERATED, LOCAL_PREFIX, SeedOutcome
+from harness.study.arms import SeedOutcome
 from harness.study.config import load_config
 from harness.study.pipeline import plan_seed
-from harness.study.scenario import discover, get_scenario
+from harness.study.scenario import CENTRALIZED, FEDERATED, LOCAL_PREFIX, discover, get_scenario
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
 MODULE = "breast_cancer_homolr"

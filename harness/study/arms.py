@@ -24,15 +24,12 @@ from harness.data.partition import SizePartitioner
 from harness.engines.base import HomoLRJob, JobResult, Roles, Table, UploadRequest
 from harness.errors import EngineError
 from harness.model.logreg import HomoLRSettings
-from harness.study.tables import CENTRALIZED_BLOCK, SWEEP_BLOCK, SeedData, balance, upload_request
+from harness.study.scenario import CENTRALIZED, FEDERATED, LOCAL_PREFIX, Scenario
+from harness.study.tables import SWEEP_BLOCK, SeedData, balance, upload_request
 
 if TYPE_CHECKING:
     from harness.study.config import StudyConfig
-    from harness.study.scenario import Scenario
 
-FEDERATED = "federated"
-CENTRALIZED = "centralized"
-LOCAL_PREFIX = "local:"
 SWEEP = "sweep"
 
 
@@ -162,7 +159,7 @@ class CentralizedArm:
     def finish(self, ctx: SeedContext, results: Sequence[JobResult], out: SeedOutcome) -> None:
         d = ctx.data
         rows = pd.concat([d.pooled.transform(d.parts[p]) for p in d.parties])
-        central = balance(rows, d.features, ctx.config, d.offsets[CENTRALIZED_BLOCK], label=d.label)
+        central = balance(rows, d.features, ctx.config, d.offsets[CENTRALIZED], label=d.label)
         out.arms[CENTRALIZED], out.roc[CENTRALIZED], wall_s, epochs = local_fit(ctx, central.rows, d.test_pooled)
         out.details[CENTRALIZED] = {
             "ran": (

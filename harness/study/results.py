@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from harness.engines.base import Engine, JobResult
-from harness.study.arms import CENTRALIZED, FEDERATED, LOCAL_PREFIX, SWEEP, SeedOutcome
+from harness.study.arms import SWEEP, SeedOutcome
+from harness.study.scenario import CENTRALIZED, FEDERATED, LOCAL_PREFIX, Dataset, Scenario
 
 if TYPE_CHECKING:
     from harness.study.config import StudyConfig
-    from harness.study.scenario import Dataset, Scenario
 
 
 @dataclass(frozen=True)

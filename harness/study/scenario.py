@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 SCENARIOS_PACKAGE = "harness.scenarios"
 DEFAULT_SCENARIO = "lending-club-homolr"
 
+# The arms every scenario has, by the names results.json and the report use (harness/report/markdown.py).
+FEDERATED = "federated"
+CENTRALIZED = "centralized"
+LOCAL_PREFIX = "local:"
+
 
 def file_sha256(path: Path) -> str:
     """The input's digest for the report's data section (and a scenario's cache key)."""

@@ -18,13 +18,13 @@ from harness.data.partition import Partitioner
 from harness.data.split import Scaler, fit_scaler, smote_balance, stratified_split, synthetic_id_offsets
 from harness.engines.base import UploadRequest
 from harness.output_pair import replace_file
+from harness.study.scenario import CENTRALIZED
 
 if TYPE_CHECKING:
     from harness.study.config import StudyConfig
 
 # Who draws synthetic SMOTE ids from its own block: the data parties, the centralised arm, the sweep's
 # parties. The order fixes each block (synthetic_id_offsets), so it must not change between releases.
-CENTRALIZED_BLOCK = "centralized"
 SWEEP_BLOCK = "sweep:"
 
 
@@ -84,7 +84,7 @@ def seed_data(
     train, test = stratified_split(frame, label=label, test_size=config.test_size, seed=config.seed)
     parts = partitioner.partition(train, config.seed)
     sweep = list(config.sweep.parties) if config.sweep.enabled else []
-    offsets = synthetic_id_offsets(frame[id_column], [*parties, CENTRALIZED_BLOCK, *[SWEEP_BLOCK + p for p in sweep]])
+    offsets = synthetic_id_offsets(frame[id_column], [*parties, CENTRALIZED, *[SWEEP_BLOCK + p for p in sweep]])
     scalers = {p: fit_scaler(parts[p], features, log_columns=log_columns) for p in parties}
     pooled = Scaler.merge([scalers[p] for p in parties])
     federated = {p: balance(pooled.transform(parts[p]), features, config, offsets[p], label=label) for p in parties}
