@@ -150,11 +150,15 @@ class FederatedArm:
         out.wall_s[FEDERATED] = fed.wall_s
 
 
-class CentralizedArm:
-    """The union of all parties' rows, scaled with the pooled statistics, SMOTE once, trained in-process."""
+class InProcessArm:
+    """An arm trained in this process: it needs no FATE fit."""
 
     def plan(self, ctx: SeedContext) -> list[PlannedFit]:
         return []
+
+
+class CentralizedArm(InProcessArm):
+    """The union of all parties' rows, scaled with the pooled statistics, SMOTE once, trained in-process."""
 
     def finish(self, ctx: SeedContext, results: Sequence[JobResult], out: SeedOutcome) -> None:
         d = ctx.data
@@ -173,11 +177,8 @@ class CentralizedArm:
         out.wall_s[CENTRALIZED] = wall_s
 
 
-class LocalArms:
+class LocalArms(InProcessArm):
     """One arm per data party: its own rows, scaled with its own statistics, SMOTE within the party."""
-
-    def plan(self, ctx: SeedContext) -> list[PlannedFit]:
-        return []
 
     def finish(self, ctx: SeedContext, results: Sequence[JobResult], out: SeedOutcome) -> None:
         d = ctx.data

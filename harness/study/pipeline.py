@@ -111,17 +111,19 @@ def run_study(
     started = time.monotonic()
     run_id = config.run_id or new_run_id()
     scenario = get_scenario(config.scenario)
+    seeds = (config.seed,)  # one seed per run today; the per-seed steps already take any list
     dataset = scenario.load(config)  # prepare
-    plans = [plan_seed(scenario, config, seed, dataset, engine.name) for seed in (config.seed,)]
+    plans = [plan_seed(scenario, config, seed, dataset, engine.name) for seed in seeds]  # split .. balance, plan
     engine.start()
     if after_start is not None:
         after_start()
     fits = planned_fits(plans)
     upload_started = time.monotonic()
-    tables = upload(engine, fits)
+    tables = upload(engine, fits)  # upload: every table of every fit, once
     jobs_started = time.monotonic()
-    fit_results = run_fits(engine, fits, tables)
+    fit_results = run_fits(engine, fits, tables)  # every federated fit of the run, one engine call
     jobs_s = time.monotonic() - jobs_started
+    # Score the fits and train the in-process baselines, seed by seed.
     outcomes = [finish_seed(plan, part) for plan, part in zip(plans, split_by_plan(plans, fit_results), strict=True)]
     clock = results.RunClock(dataset.prepare_s, jobs_started - upload_started, jobs_s, time.monotonic() - started)
     doc = results.assemble(

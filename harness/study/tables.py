@@ -104,25 +104,6 @@ def seed_data(
     )
 
 
-def write_table_csv(
-    frame: pd.DataFrame,
-    features: Sequence[str],
-    directory: Path,
-    tag: str,
-    *,
-    label: str = "loan_status",
-    id_column: str = "sample_id",
-) -> tuple[Path, str]:
-    """Write id, features, label; the file name carries a digest of its content so uploads are reused."""
-    payload = frame[[id_column, *features, label]].to_csv(index=False).encode()
-    digest = hashlib.sha256(payload).hexdigest()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{tag}_{digest[:12]}.csv"
-    if not path.exists():
-        replace_file(path, payload)
-    return path, digest
-
-
 def upload_request(
     party: str,
     frame: pd.DataFrame,
@@ -133,7 +114,16 @@ def upload_request(
     label: str = "loan_status",
     id_column: str = "sample_id",
 ) -> UploadRequest:
-    path, digest = write_table_csv(frame, features, directory, tag, label=label, id_column=id_column)
+    """Write id, features, label as ``<tag>_<digest>.csv`` for ``party``'s FATE.
+
+    The name carries a digest of the content, so an unchanged table is neither rewritten nor uploaded again.
+    """
+    payload = frame[[id_column, *features, label]].to_csv(index=False).encode()
+    digest = hashlib.sha256(payload).hexdigest()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{tag}_{digest[:12]}.csv"
+    if not path.exists():
+        replace_file(path, payload)
     return UploadRequest(
         party_id=party,
         path=path.resolve(),
