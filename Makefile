@@ -9,6 +9,7 @@ VENV_ANSIBLE := .venv-ansible
 FATELAB := $(VENV)/bin/fatelab
 PY := $(VENV)/bin/python
 DATA ?=
+SCENARIO ?=
 INVENTORY ?=
 # Requirements decide whether the venv must be rebuilt; a stamp keeps `make setup` instant otherwise.
 SETUP_STAMP := $(VENV)/.fatelab-setup-$(shell cat requirements/fate-2.2.txt requirements/fate-no-deps.txt requirements/harness.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
@@ -46,8 +47,8 @@ $(ANSIBLE_STAMP):
 	@set -o pipefail; $(VENV_ANSIBLE)/bin/pip install -q -r requirements/ansible.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
 	@rm -f $(VENV_ANSIBLE)/.fatelab-setup-*; touch $@
 
-experiment: setup ## run the study (DATA=path/to/loan.csv for the full data; INVENTORY=... for a cluster)
-	$(FATELAB) experiment $(if $(DATA),--data $(DATA)) $(if $(INVENTORY),--engine cluster --inventory $(INVENTORY)) $(ARGS)
+experiment: setup ## run a study (SCENARIO=name, listed by fatelab scenarios; DATA=path/to/loan.csv; INVENTORY=... for a cluster)
+	$(FATELAB) experiment $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(DATA),--data $(DATA)) $(if $(INVENTORY),--engine cluster --inventory $(INVENTORY)) $(ARGS)
 
 test: setup ## run the test suite (unit tests + real FATE jobs on the embedded engine)
 	$(PY) -m pytest -m "not lab" -q $(PYTEST_ARGS)

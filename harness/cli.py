@@ -19,6 +19,8 @@ RUNS_DIR = Path(".fatelab/runs")
 EPILOG = """\
 typical use:
   fatelab experiment                         the whole study on the bundled 5k-row sample
+  fatelab scenarios                          the studies this harness can run, one line each
+  fatelab experiment --scenario NAME         ... another one (docs/scenarios.md)
   fatelab experiment --data ~/loan.csv       ... on the full Kaggle Lending Club loan.csv
   fatelab prepare --input loan.csv --output out/   only the data preparation (prepared.csv + data_card.json)
   fatelab engine status                      is the embedded FATE-Flow running? which jobs are queued?
@@ -49,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--input", required=True, type=Path, help="raw loan.csv (Kaggle layout, 74 columns)")
     prep.add_argument("--output", required=True, type=Path, help="directory for prepared.csv and data_card.json")
 
+    sub.add_parser(
+        "scenarios",
+        help="list the scenarios (studies) `fatelab experiment --scenario NAME` can run",
+        description="One line per scenario: name, what it studies, its default data. Each is a module of "
+        "harness/scenarios/; docs/scenarios.md says how to add one.",
+    )
+
     eng = sub.add_parser(
         "engine",
         help="start, stop or check the embedded FATE-Flow 2.2 server",
@@ -64,12 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser(
         "experiment",
         help="run the whole study and write a report",
-        description="Prepare the data (reused when unchanged), split 70/30, partition the training rows among the "
-        "parties, balance each party with SMOTE, upload each party's table into FATE (reused when unchanged), run "
-        "the federated HomoLR job and the two-party distribution sweep, train the centralised and local-only "
-        "baselines, and write reports/<run-id>/.",
+        description="Run one scenario (default lending-club-homolr): prepare the data (reused when unchanged), "
+        "split 70/30, partition the training rows among the parties, balance each party with SMOTE, upload each "
+        "party's table into FATE (reused when unchanged), run the federated HomoLR job and the two-party "
+        "distribution sweep, train the centralised and local-only baselines, and write reports/<run-id>/.",
     )
-    exp.add_argument("--data", type=Path, help="raw loan.csv (default: data/loan_2011q4_head5k.csv)")
+    exp.add_argument(
+        "--scenario", help="which study to run (default lending-club-homolr; `fatelab scenarios` lists them)"
+    )
+    exp.add_argument(
+        "--data",
+        type=Path,
+        help="the scenario's input (default: its own; data/loan_2011q4_head5k.csv for Lending Club)",
+    )
     exp.add_argument("--config", type=Path, help="YAML file with study settings (see docs/configuration.md)")
     exp.add_argument("--seed", type=int, help="seed for the split, partitions and SMOTE (default 42)")
     exp.add_argument("--epochs", type=int, help="HomoLR epochs (default 20)")
@@ -162,6 +178,14 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from harness.study.scenario import discover
+
+    for scenario in discover().values():
+        print(scenario.line())
+    return 0
+
+
 def make_engine(config, progress: Progress, validate: bool = False):  # noqa: ANN001, ANN201 - returns an Engine
     from harness.engines.select import build_engine
 
@@ -183,6 +207,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from harness.study.pipeline import run_study
 
     overrides = {
+        "scenario": args.scenario,
         "data": args.data,
         "seed": args.seed,
         "engine": args.engine,
@@ -197,7 +222,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         config = dataclasses.replace(config, model=dataclasses.replace(config.model, epochs=args.epochs))
     from harness.engines.run_guard import guarded_run
-    from harness.study.pipeline import new_run_id
+    from harness.study.results import new_run_id
 
     if args.validate and config.engine != "launcher":
         from harness.errors import ConfigError
@@ -213,7 +238,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"prepare": cmd_prepare, "engine": cmd_engine, "experiment": cmd_experiment}
+    handlers = {
+        "prepare": cmd_prepare,
+        "scenarios": cmd_scenarios,
+        "engine": cmd_engine,
+        "experiment": cmd_experiment,
+    }
     try:
         return handlers[args.command](args)
     except FatelabError as error:

@@ -19,10 +19,10 @@ def fatelab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_help_answers_questions() -> None:
     out = fatelab("--help")
     assert out.returncode == 0
-    for word in ("experiment", "prepare", "engine", "reports/latest", "--data"):
+    for word in ("experiment", "prepare", "engine", "scenarios", "reports/latest", "--data", "--scenario"):
         assert word in out.stdout
     sub = fatelab("experiment", "--help")
-    assert "--no-sweep" in sub.stdout and "--inventory" in sub.stdout
+    assert "--no-sweep" in sub.stdout and "--inventory" in sub.stdout and "--scenario" in sub.stdout
 
 
 def test_prepare_missing_columns_is_one_clear_error(tmp_path: Path) -> None:
@@ -74,11 +74,12 @@ def _named_paths(text: str) -> set[str]:
 
 def test_every_path_in_help_and_readme_exists() -> None:
     texts = {"README.md": (ROOT / "README.md").read_text()}
-    for command in ((), ("prepare",), ("engine",), ("experiment",)):
+    for command in ((), ("prepare",), ("engine",), ("experiment",), ("scenarios",)):
         out = fatelab(*command, "--help")
         assert out.returncode == 0, out.stderr
         texts[f"fatelab {' '.join(command)} --help"] = out.stdout
     named = {(where, path) for where, text in texts.items() for path in _named_paths(text)}
     assert any(path == "docs/configuration.md" for _, path in named), "the walk must see the --config help"
+    assert any(path == "docs/scenarios.md" for _, path in named), "the walk must see the scenarios help"
     missing = sorted((where, p) for where, p in named if p not in NOT_IN_A_CHECKOUT and not (ROOT / p).exists())
     assert missing == []

@@ -35,6 +35,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 def test_every_arm_has_every_metric(study: tuple[Path, dict]) -> None:
     _, results = study
+    assert results["scenario"] == "lending-club-homolr"
     assert set(results["arms"]) == {"federated", "centralized", "local:9999", "local:9998", "local:10000"}
     for arm, metrics in results["arms"].items():
         assert set(metrics) >= METRIC_KEYS, arm

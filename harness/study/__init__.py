@@ -1,1 +1,1 @@
-"""The study: its configuration, the pipeline of steps, validation between engines."""
+"""The study: configuration, scenarios and their arms, the pipeline of steps, results, validation between engines."""

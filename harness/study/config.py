@@ -17,6 +17,7 @@ from harness.engines.base import Roles
 from harness.errors import ConfigError
 from harness.ids import check_distinct_parties, party_id
 from harness.model.logreg import HomoLRSettings
+from harness.study.scenario import DEFAULT_SCENARIO, get_scenario
 from harness.yaml_io import load_yaml_file
 
 DEFAULT_SWEEP: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.2, 0.8), (0.3, 0.7), (0.4, 0.6), (0.5, 0.5))
@@ -51,6 +52,8 @@ class SweepConfig:
 
 @dataclass(frozen=True)
 class StudyConfig:
+    # A module of harness/scenarios/ (`fatelab scenarios`); its default data is the default of `data`.
+    scenario: str = DEFAULT_SCENARIO
     data: Path = Path("data/loan_2011q4_head5k.csv")
     work_dir: Path = Path(".fatelab/work")
     reports_dir: Path = Path("reports")
@@ -73,6 +76,9 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         parties = [self.roles.guest, *self.roles.hosts]
+        if not isinstance(self.scenario, str):
+            raise ConfigError(f"scenario must be a scenario name, got {self.scenario!r}", hint=_SCENARIO_HINT)
+        get_scenario(self.scenario)  # an unknown name: one error listing the known ones
         _check_roles(self.roles)
         if not 0 < self.test_size < 1:
             raise ConfigError(f"test_size must be between 0 and 1, got {self.test_size}")
@@ -108,6 +114,7 @@ class StudyConfig:
         return out
 
 
+_SCENARIO_HINT = "`fatelab scenarios` lists them, e.g. scenario: lending-club-homolr"
 _ROLES_HINT = "e.g. roles: {guest: 9999, hosts: [9998, 10000], arbiter: 10000}"
 
 
@@ -146,6 +153,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> StudyConfig:
             )
         raw = dict(loaded or {})
     raw.update({k: v for k, v in overrides.items() if v is not None})
+    if "data" not in raw and isinstance(raw.get("scenario"), str):
+        # Each scenario brings its own default data.
+        raw["data"] = get_scenario(raw["scenario"]).default_data
     known = {f.name for f in dataclasses.fields(StudyConfig)}
     unknown = sorted(set(raw) - known)
     if unknown:
