@@ -8,6 +8,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from harness.engines.fate22.mapping import homo_lr_params
 from harness.errors import ConfigError, DataError
 from harness.model.logreg import HomoLRSettings, LocalLogisticRegression
 
@@ -101,7 +102,7 @@ def test_matches_fate_homolr_client(credit, tmp_path, scale, penalty, alpha):
     data = PandasReader(
         sample_id_name="sample_id", match_id_name="id", label_name="y", dtype="float32"
     ).to_frame(ctx, frame.assign(sample_id=np.arange(len(frame))))
-    params = settings.fate_params(max_party_rows=len(frame))
+    params = homo_lr_params(settings, len(frame))
     client = HomoLRClient(
         epochs=params["epochs"],
         batch_size=params["batch_size"],
@@ -123,7 +124,7 @@ def test_matches_fate_homolr_client(credit, tmp_path, scale, penalty, alpha):
 
 
 def test_fate_params_shape():
-    params = HomoLRSettings(epochs=25, learning_rate=0.02, alpha=0.01).fate_params(max_party_rows=1234)
+    params = homo_lr_params(HomoLRSettings(epochs=25, learning_rate=0.02, alpha=0.01), 1234)
     assert params == {
         "epochs": 25,
         "batch_size": 1234,
@@ -132,9 +133,9 @@ def test_fate_params_shape():
         "init_param": {"method": "zeros", "fill_val": 1.0, "fit_intercept": True},
         "threshold": 0.5,
     }
-    assert HomoLRSettings(batch_size=64).fate_params()["batch_size"] == 64
+    assert homo_lr_params(HomoLRSettings(batch_size=64), 0)["batch_size"] == 64
     with pytest.raises(ConfigError, match="full-batch"):
-        HomoLRSettings().fate_params()
+        homo_lr_params(HomoLRSettings(), 0)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ party (read from the installed FATE 2.2 and transformers 4.37.2):
 * Batches: FATE's ``batch_size=None`` means full batch inside ``HomoLRClient``, but the ``homo_lr``
   component declares ``batch_size`` as an int >= 0 with default 100, and ``0`` fails the client's
   ``batch_size > 0`` assertion; a pipeline therefore expresses "full batch" as any batch size at least
-  as large as the party's training rows (:meth:`HomoLRSettings.fate_params` does that).
+  as large as the party's training rows (:func:`harness.engines.fate22.mapping.homo_lr_params` does that).
 * Prediction: ``sigmoid(x @ w + b)``; the hard label is ``score > threshold``.
 
 Gaps between FATE 2.2 and the study settings, and between this trainer and FATE:
@@ -133,43 +133,6 @@ class HomoLRSettings:
         if invalid is not None:
             name, hint = invalid
             raise ConfigError(f"HomoLR setting {name}={getattr(self, name)!r} is invalid", hint=hint)
-
-    def fate_params(self, max_party_rows: int | None = None) -> dict[str, Any]:
-        """Parameters for FATE 2.2's ``homo_lr`` component that make it train like this trainer.
-
-        For full batch, ``max_party_rows`` (the largest party's training rows) becomes the batch size,
-        because the component cannot take None (see the module docstring). ``tol`` is not expressible
-        and is dropped; callers should record that.
-        """
-        if self.batch_size is None:
-            if max_party_rows is None or max_party_rows < 1:
-                raise ConfigError(
-                    "full-batch HomoLR needs the largest party's training row count for FATE's batch_size",
-                    hint="pass max_party_rows=max(len(rows) for rows in party_train.values())",
-                )
-            batch_size = int(max_party_rows)
-        else:
-            batch_size = self.batch_size
-        return {
-            "epochs": self.epochs,
-            "batch_size": batch_size,
-            "optimizer": {
-                "method": self.optimizer,
-                "penalty": self.penalty,
-                "alpha": float(self.alpha),
-                "optimizer_params": {"lr": float(self.learning_rate)},
-            },
-            "learning_rate_scheduler": {
-                "method": self.lr_scheduler,
-                "scheduler_params": dict(self.lr_scheduler_params),
-            },
-            "init_param": {
-                "method": self.init_method,
-                "fill_val": float(self.init_fill_val),
-                "fit_intercept": self.fit_intercept,
-            },
-            "threshold": float(self.threshold),
-        }
 
 
 def _as_matrix(x: Any) -> np.ndarray:
