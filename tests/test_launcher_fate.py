@@ -17,7 +17,8 @@ import pytest
 
 from harness.data import prepare
 from harness.data.partition import partitioner_from_config
-from harness.data.split import Scaler, fit_scaler, stratified_split, synthetic_id_offsets
+from harness.data.scaling import Scaler, fit_scaler
+from harness.data.split import stratified_split, synthetic_id_offsets
 from harness.engines.base import FitJob, Roles, UploadRequest
 from harness.engines.fate22.launcher import LauncherEngine
 from harness.engines.fate22.standalone import StandaloneEngine

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.data import split
 from harness.data.balance import smote_balance
 from harness.data.scaling import Scaler, fit_scaler
 from harness.data.split import stratified_split, synthetic_id_offsets
@@ -220,7 +219,3 @@ def test_smote_output_is_pinned(loans, features):
     out, info = smote_balance(party, features=features, seed=3, id_offset=offset)
     digest = hashlib.sha256(frame_digest(out).encode() + json.dumps(info, sort_keys=True).encode())
     assert digest.hexdigest() == SMOTE_DIGEST
-
-
-def test_split_still_offers_the_names_the_study_imports_from_it():
-    assert (split.smote_balance, split.Scaler, split.fit_scaler) == (smote_balance, Scaler, fit_scaler)

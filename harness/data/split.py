@@ -17,14 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-# Re-exported so that ``from harness.data.split import smote_balance, Scaler, fit_scaler`` keeps
-# working until the study imports them from their own modules.
-from harness.data.balance import smote_balance
 from harness.data.checks import HINT_FEATURES, refuse_unlabelled, require_columns
-from harness.data.scaling import Scaler, fit_scaler
 from harness.errors import ConfigError, DataError
-
-__all__ = ["Scaler", "fit_scaler", "smote_balance", "stratified_split", "synthetic_id_offsets"]
 
 
 def stratified_split(

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from harness.data.balance import smote_balance
 from harness.data.partition import Partitioner
-from harness.data.split import Scaler, fit_scaler, smote_balance, stratified_split, synthetic_id_offsets
+from harness.data.scaling import Scaler, fit_scaler
+from harness.data.split import stratified_split, synthetic_id_offsets
 from harness.engines.base import UploadRequest
 from harness.output_pair import replace_file
 from harness.study.scenario import CENTRALIZED
