@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 # SIGINT too: Python's own KeyboardInterrupt would reach the main thread only.
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -48,12 +49,10 @@ def signals_interrupt() -> Iterator[None]:
         raise Interrupted(signum)
 
     _stopping.clear()
-    previous = {sig: signal.signal(sig, handler) for sig in HANDLED}
     try:
-        yield
+        with _handlers(handler):
+            yield
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
         _stopping.clear()
 
 
@@ -66,7 +65,14 @@ def raise_if_stopping() -> None:
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
     """Clean-up that must finish: SIGINT/SIGTERM/SIGHUP are ignored until it is done."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in HANDLED}
+    with _handlers(signal.SIG_IGN):
+        yield
+
+
+@contextlib.contextmanager
+def _handlers(handler: Any) -> Iterator[None]:
+    """``handler`` for every signal a run handles, and the previous handlers back afterwards."""
+    previous = {sig: signal.signal(sig, handler) for sig in HANDLED}
     try:
         yield
     finally:
