@@ -25,6 +25,9 @@ from harness.study.tables import upload_request
 if TYPE_CHECKING:
     from harness.study.vertical import VerticalConfig, VerticalSeedData
 
+# FATE 2.2's SecureBoost reads the class from "<label>_<class>" dummies with split("_")[1]: a label named
+# loan_status fails ("status" is no int). The guest's tables call it "label" (FATE's own output name).
+FATE_LABEL = "label"
 FEDERATED_SECUREBOOST = "federated_secureboost"
 CENTRALIZED_GBDT = "centralized_gbdt"
 GUEST_ONLY_GBDT = "guest_only_gbdt"
@@ -53,9 +56,9 @@ class FederatedVerticalArm:
         tag = "sbt" if self.family == "secureboost" else "hlr"
 
         def request(party: str, frame: pd.DataFrame, cols: tuple[str, ...], name: str, labelled: bool) -> UploadRequest:
-            label = d.label if labelled else ""
+            frame, label = prepare(frame).rename(columns={d.label: FATE_LABEL}), FATE_LABEL if labelled else ""
             name = f"{tag}_{name}"
-            return upload_request(party, prepare(frame), cols, ctx.tables_dir, name, label=label, id_column=d.id_column)
+            return upload_request(party, frame, cols, ctx.tables_dir, name, label=label, id_column=d.id_column)
 
         train = {
             v.guest: request(v.guest, d.guest_train, d.split.guest, "train_guest", True),

@@ -35,14 +35,11 @@ if TYPE_CHECKING:
 
     from harness.engines.base import FitJob
 
-FAMILIES = (SECUREBOOST, COORDINATED_LR)
+PSI_ONLY = "psi"  # the PSI benchmark (harness/benchmarks/psi_bench.py): intersect, train nothing
+FAMILIES = (SECUREBOOST, COORDINATED_LR, PSI_ONLY)
 # HeteroSecureBoostGuest._check_label reads the class from "<label>_<class>" dummies with split("_")[1]:
 # a label called loan_status fails ("status" is no int). Every hetero fit calls it "label".
 FATE_LABEL = "label"
-
-
-def is_hetero(fit: Mapping[str, Any]) -> bool:
-    return fit["params"].get("family") in FAMILIES
 
 
 def run_hetero(ctx: Any, fit: Mapping[str, Any], me: tuple[str, str], out: Path, counter: Any) -> None:
@@ -67,6 +64,10 @@ def run_hetero(ctx: Any, fit: Mapping[str, Any], me: tuple[str, str], out: Path,
     sent = {k: v - before[k] for k, v in counter.total.as_dict().items()}
     psi |= {"train_found": train.shape[0], "test_found": test.shape[0], "sent": sent}
     write_json(out / f"psi_{role}_{party}.json", psi)
+    if params["family"] == PSI_ONLY:
+        if role == "guest":
+            write_json(out / "model.json", {"family": PSI_ONLY, "phases": phases, "psi": psi})
+        return
     started = time.monotonic()
     if params["family"] == SECUREBOOST:
         model, scores, losses = secureboost(ctx, params, role, train, test)
