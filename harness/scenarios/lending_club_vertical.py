@@ -16,10 +16,17 @@ import numpy as np
 import pandas as pd
 
 from harness.model.metrics import binary_metrics, roc_points
+from harness.report.vertical import vertical_sections
 from harness.scenarios.lending_club_homolr import LendingClubHomoLR
-from harness.study.scenario import Dataset, say
+from harness.study.scenario import CENTRALIZED, FEDERATED, Dataset, say
 from harness.study.vertical import VerticalConfig, VerticalSeedData, psi_section, seed_data, vertical_config
-from harness.study.vertical_arms import vertical_arms
+from harness.study.vertical_arms import (
+    CENTRALIZED_GBDT,
+    CENTRALIZED_LR,
+    FEDERATED_HETEROLR,
+    FEDERATED_SECUREBOOST,
+    vertical_arms,
+)
 
 if TYPE_CHECKING:
     from harness.study.arms import Arm
@@ -71,6 +78,15 @@ class LendingClubVertical(LendingClubHomoLR):
 
     def results_sections(self, config: StudyConfig, data: VerticalSeedData) -> dict[str, Any]:
         v = self.vertical(config)
+        sections = self.sections(config, data, v)
+        return sections | {"report_sections": vertical_sections(sections | {"arm_details": data.observed["details"]})}
+
+    def sections(self, config: StudyConfig, data: VerticalSeedData, v: VerticalConfig) -> dict[str, Any]:
+        main = (
+            (FEDERATED_SECUREBOOST, CENTRALIZED_GBDT)
+            if "secureboost" in v.federated
+            else (FEDERATED_HETEROLR, CENTRALIZED_LR)
+        )
         return {
             "parties": {
                 v.guest: {"roles": ["guest"], "train_rows": len(data.guest_train), "test_rows": len(data.guest_test),
@@ -84,6 +100,9 @@ class LendingClubVertical(LendingClubHomoLR):
             "balance": "none: trees and LR train on the real class mix (no SMOTE in the vertical study)",
             "psi": psi_section(data, v.guest),
             "gaps": data.observed.get("gaps", {}),
+            # For the report's headline and its missing-arm check (harness/report/results.py).
+            "main_arms": {FEDERATED: main[0], CENTRALIZED: main[1]},
+            "expected_arms": [arm.arm for arm in vertical_arms(v) if hasattr(arm, "arm")],
         }  # fmt: skip
 
 
