@@ -76,3 +76,33 @@ def test_taylor_lr_first_step_is_fates_gradient_from_zero() -> None:
     assert b == pytest.approx(0.1 * float(np.mean(0.5 * signed)), abs=1e-6)
     many, bias = fit_taylor_lr(x, (x[:, 0] > 0).astype(int), HeteroLRSettings(epochs=30))
     assert roc_auc_score(x[:, 0] > 0, predict_lr(x, many, bias)) > 0.95
+
+
+def test_the_fate_flow_dag_is_reader_psi_secureboost_train_predict_evaluation() -> None:
+    from harness.engines.fate22.client import DEFAULT_JOB_CONF
+    from harness.engines.fate22.dag_hetero import PREDICT_TASK, TRAIN_TASK, build_hetero_dag
+
+    dag = build_hetero_dag(job(SecureBoostSettings(num_trees=4)), DEFAULT_JOB_CONF)["dag"]
+    tasks = dag["tasks"]
+    assert set(tasks) == {"reader_train", "reader_test", "psi_train", "psi_test", TRAIN_TASK, PREDICT_TASK,
+                          "evaluation_0"}  # fmt: skip
+    assert tasks[PREDICT_TASK]["stage"] == "predict"
+    assert set(tasks[PREDICT_TASK]["dependent_tasks"]) == {TRAIN_TASK, "psi_test"}
+    assert tasks[TRAIN_TASK]["parameters"]["num_trees"] == 4  # not the component's 3 nor the class's 20
+    assert tasks["psi_train"]["parameters"] == {"protocol": "ecdh_psi", "curve_type": "curve25519"}
+    assert {p["role"] for p in dag["parties"]} == {"guest", "host"}  # SecureBoost has no arbiter
+
+
+def test_heterolr_has_no_fate_flow_dag_yet_and_says_so() -> None:
+    from harness.engines.fate22.client import DEFAULT_JOB_CONF
+    from harness.engines.fate22.dag_hetero import build_hetero_dag
+
+    with pytest.raises(ConfigError, match="--engine launcher"):
+        build_hetero_dag(job(HeteroLRSettings()), DEFAULT_JOB_CONF)
+
+
+def test_a_host_table_is_uploaded_without_a_label() -> None:
+    from harness.engines.fate22.client import upload_meta
+
+    assert "label_name" not in upload_meta("", "sample_id")
+    assert upload_meta("label", "sample_id")["label_name"] == "label"
