@@ -93,12 +93,17 @@ def test_the_fate_flow_dag_is_reader_psi_secureboost_train_predict_evaluation() 
     assert {p["role"] for p in dag["parties"]} == {"guest", "host"}  # SecureBoost has no arbiter
 
 
-def test_heterolr_has_no_fate_flow_dag_yet_and_says_so() -> None:
+def test_the_heterolr_dag_has_the_arbiter_in_training_only() -> None:
     from harness.engines.fate22.client import DEFAULT_JOB_CONF
-    from harness.engines.fate22.dag_hetero import build_hetero_dag
+    from harness.engines.fate22.dag_hetero import LR_PREDICT_TASK, LR_TRAIN_TASK, build_hetero_dag
 
-    with pytest.raises(ConfigError, match="--engine launcher"):
-        build_hetero_dag(job(HeteroLRSettings()), DEFAULT_JOB_CONF)
+    dag = build_hetero_dag(job(HeteroLRSettings(epochs=3)), DEFAULT_JOB_CONF)["dag"]
+    tasks = dag["tasks"]
+    roles = {t: {p["role"] for p in tasks[t].get("parties") or dag["parties"]} for t in tasks}
+    assert roles[LR_TRAIN_TASK] == {"guest", "host", "arbiter"}
+    assert roles[LR_PREDICT_TASK] == {"guest", "host"} and tasks[LR_PREDICT_TASK]["stage"] == "predict"
+    assert roles["psi_train"] == {"guest", "host"}
+    assert tasks[LR_TRAIN_TASK]["parameters"]["epochs"] == 3
 
 
 def test_a_host_table_is_uploaded_without_a_label() -> None:

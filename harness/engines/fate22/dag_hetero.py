@@ -16,10 +16,11 @@ from typing import Any
 import yaml
 
 from harness.engines.base import FitJob, JobResult
-from harness.errors import ConfigError
 
 TRAIN_TASK = "hetero_secureboost_0"
 PREDICT_TASK = "hetero_secureboost_1"
+LR_TRAIN_TASK = "coordinated_lr_0"
+LR_PREDICT_TASK = "coordinated_lr_1"
 # The pipeline class has no complete_secure (the component's default, 0, is what the study sets).
 NOT_IN_PIPELINE_CLASS = ("complete_secure",)
 
@@ -28,36 +29,34 @@ def is_hetero(job: FitJob) -> bool:
     return type(job.model).__name__ in ("SecureBoostSettings", "HeteroLRSettings")
 
 
+def fit_family(job: FitJob) -> str:
+    return "coordinated_lr" if type(job.model).__name__ == "HeteroLRSettings" else "hetero_secureboost"
+
+
 def build_hetero_dag(job: FitJob, job_conf: Mapping[str, Any]) -> dict[str, Any]:
-    """Compile PSI -> HeteroSecureBoost train -> predict -> Evaluation for guest and host (no arbiter)."""
+    """Compile PSI -> HeteroSecureBoost or coordinated LR (train, then predict) -> Evaluation."""
     from fate_client.pipeline import FateFlowPipeline
-    from fate_client.pipeline.components.fate import PSI, Evaluation, HeteroSecureBoost, Reader
+    from fate_client.pipeline.components.fate import PSI, Evaluation, Reader
 
     from harness.engines.fate22.mapping import fit_params
 
     params = fit_params(job)
-    if params["family"] != "hetero_secureboost":
-        raise ConfigError(
-            f"FATE-Flow jobs of {params['family']} are not wired; run it with --engine launcher",
-            hint="the lending-club-vertical scenario runs HeteroLR on the launcher engine",
-        )
     roles = job.roles
     [host] = roles.hosts
-    pipeline = FateFlowPipeline().set_parties(guest=roles.guest, host=host)
+    lr = params["family"] == "coordinated_lr"
+    parties = {"guest": roles.guest, "host": host} | ({"arbiter": roles.arbiter} if lr else {})
+    pipeline = FateFlowPipeline().set_parties(**parties)
+    data_parties = {"guest": roles.guest, "host": host}
     psis = []
     for split, tables in (("train", job.train), ("test", job.test)):
-        reader = Reader(f"reader_{split}")
+        reader = Reader(f"reader_{split}", runtime_parties=data_parties)
         reader.guest.task_parameters(namespace=tables[roles.guest].namespace, name=tables[roles.guest].name)
         reader.hosts[0].task_parameters(namespace=tables[host].namespace, name=tables[host].name)
-        psi = PSI(f"psi_{split}", input_data=reader.outputs["output_data"], **params["psi"])
+        source = reader.outputs["output_data"]
+        psi = PSI(f"psi_{split}", runtime_parties=data_parties, input_data=source, **params["psi"])
         pipeline.add_tasks([reader, psi])
         psis.append(psi)
-    tree = {k: v for k, v in params["tree"].items() if k not in NOT_IN_PIPELINE_CLASS}
-    train_data = psis[0].outputs["output_data"]
-    train = HeteroSecureBoost(TRAIN_TASK, train_data=train_data, he_param=params["he_param"], **tree)
-    predict = HeteroSecureBoost(
-        PREDICT_TASK, test_data=psis[1].outputs["output_data"], input_model=train.outputs["output_model"]
-    )
+    train, predict = (coordinated_lr_tasks if lr else secureboost_tasks)(params, psis, data_parties)
     evaluation = Evaluation(
         "evaluation_0",
         runtime_parties={"guest": roles.guest},
@@ -71,6 +70,34 @@ def build_hetero_dag(job: FitJob, job_conf: Mapping[str, Any]) -> dict[str, Any]
     return yaml.safe_load(pipeline.get_dag())
 
 
+def secureboost_tasks(params: Mapping[str, Any], psis: list, data_parties: Mapping[str, str]) -> tuple[Any, Any]:
+    from fate_client.pipeline.components.fate import HeteroSecureBoost
+
+    tree = {k: v for k, v in params["tree"].items() if k not in NOT_IN_PIPELINE_CLASS}
+    train_data = psis[0].outputs["output_data"]
+    train = HeteroSecureBoost(TRAIN_TASK, train_data=train_data, he_param=params["he_param"], **tree)
+    predict = HeteroSecureBoost(
+        PREDICT_TASK, test_data=psis[1].outputs["output_data"], input_model=train.outputs["output_model"]
+    )
+    return train, predict
+
+
+def coordinated_lr_tasks(params: Mapping[str, Any], psis: list, data_parties: Mapping[str, str]) -> tuple[Any, Any]:
+    """coordinated_lr train on guest, host and arbiter (the key holder); predict on guest and host."""
+    from fate_client.pipeline.components.fate import CoordinatedLR
+
+    train = CoordinatedLR(
+        LR_TRAIN_TASK, train_data=psis[0].outputs["output_data"], he_param=params["he_param"], **params["lr"]
+    )
+    predict = CoordinatedLR(
+        LR_PREDICT_TASK,
+        runtime_parties=dict(data_parties),
+        test_data=psis[1].outputs["output_data"],
+        input_model=train.outputs["output_model"],
+    )
+    return train, predict
+
+
 def collect_hetero_result(
     guest_client: Any, job_id: str, job: FitJob, *, wall_s: float, tasks: Iterable[Mapping[str, Any]]
 ) -> JobResult:
@@ -78,7 +105,9 @@ def collect_hetero_result(
     from harness.engines.fate22.client import flatten_metrics, scores_from_output, task_timings
 
     guest = job.roles.guest
-    output = guest_client.output_frame(job_id, "guest", guest, PREDICT_TASK)
+    family = fit_family(job)
+    predict_task = LR_PREDICT_TASK if family == "coordinated_lr" else PREDICT_TASK
+    output = guest_client.output_frame(job_id, "guest", guest, predict_task)
     psi: dict[str, Any] = {}
     for split in ("train", "test"):
         payload = guest_client.metrics(job_id, "guest", guest, f"psi_{split}")
@@ -92,7 +121,7 @@ def collect_hetero_result(
         fate_metrics=flatten_metrics(guest_client.metrics(job_id, "guest", guest, "evaluation_0"), "test_set"),
         wall_s=wall_s,
         task_seconds=seconds | {"psi_s": psi_s},
-        extras={"family": "hetero_secureboost", "psi": {f"guest:{guest}": psi}},
+        extras={"family": family, "psi": {f"guest:{guest}": psi}},
     )
 
 
