@@ -111,3 +111,17 @@ def test_a_host_table_is_uploaded_without_a_label() -> None:
 
     assert "label_name" not in upload_meta("", "sample_id")
     assert upload_meta("label", "sample_id")["label_name"] == "label"
+
+
+def test_psi_tables_count_their_pickled_size_on_the_wire() -> None:
+    import pickle
+
+    from harness.engines.fate22.wire import table_tally
+
+    class Blocks:
+        def collect(self) -> list[tuple[int, list[bytes]]]:
+            return [(0, [b"a" * 32, b"b" * 32]), (1, [b"c" * 32])]
+
+    tally = table_tally(Blocks())
+    expected = sum(len(pickle.dumps(row, protocol=4)) for row in Blocks().collect())
+    assert (tally.tables, tally.table_rows, tally.bytes) == (1, 2, expected) and expected > 96
