@@ -92,8 +92,18 @@ class FederatedVerticalArm:
             "phase_seconds": fit.task_seconds,
             "loss_history": fit.loss_history,
             "psi": psi,
-        } | traffic_entry(fit)
+        } | traffic_entry(fit) | per_round(fit, v, self.family)
         out.wall_s[self.arm] = fit.wall_s
+
+
+def per_round(fit: JobResult, v: VerticalConfig, family: str) -> dict[str, float]:
+    """Fit + predict seconds per tree (SecureBoost) or per epoch (HeteroLR), where the engine timed it."""
+    seconds = fit.task_seconds.get("fit_predict_s")
+    if seconds is None:
+        return {}
+    if family == "secureboost":
+        return {"seconds_per_tree": round(seconds / v.secureboost.num_trees, 2)}
+    return {"seconds_per_epoch": round(seconds / v.hetero_lr.epochs, 2)}
 
 
 def fit_what(family: str) -> str:
