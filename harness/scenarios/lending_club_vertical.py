@@ -79,7 +79,8 @@ class LendingClubVertical(LendingClubHomoLR):
     def results_sections(self, config: StudyConfig, data: VerticalSeedData) -> dict[str, Any]:
         v = self.vertical(config)
         sections = self.sections(config, data, v)
-        return sections | {"report_sections": vertical_sections(sections | {"arm_details": data.observed.get("details", {})})}
+        details = {"arm_details": data.observed.get("details", {})}
+        return sections | {"report_sections": vertical_sections(sections | details)}
 
     def sections(self, config: StudyConfig, data: VerticalSeedData, v: VerticalConfig) -> dict[str, Any]:
         main = (
