@@ -55,6 +55,8 @@ class HeteroLRSettings:
             raise ConfigError(f"hetero_lr.penalty must be l2 or none, got {self.penalty!r}")
         if self.init_method != "zeros":
             raise ConfigError("hetero_lr.init_method: only 'zeros' (the baselines must start where FATE starts)")
+        if self.he_kind not in ("paillier", "ou"):
+            raise ConfigError(f"hetero_lr.he_kind must be paillier or ou (FATE refuses mock), got {self.he_kind!r}")
         if self.early_stop not in ("diff", "abs", "weight_diff"):
             raise ConfigError(f"hetero_lr.early_stop must be diff, abs or weight_diff, got {self.early_stop!r}")
 

@@ -26,6 +26,7 @@ import pandas as pd
 from harness.errors import ConfigError
 
 OBJECTIVE = "binary:bce"
+HE_KINDS = ("paillier", "ou")  # what FATE 2.2's default safety config (fate.arch.config) allows
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,11 @@ class SecureBoostSettings:
                 raise ConfigError(f"secureboost.{name} must be a finite number >= 0, got {value!r}")
         if self.learning_rate == 0:
             raise ConfigError("secureboost.learning_rate must be above 0")
-        if self.he_kind not in ("paillier", "ou", "mock"):
-            raise ConfigError(f"secureboost.he_kind must be paillier, ou or mock, got {self.he_kind!r}")
+        if self.he_kind not in HE_KINDS:
+            raise ConfigError(
+                f"secureboost.he_kind must be paillier or ou, got {self.he_kind!r}",
+                hint="FATE 2.2's default safety config refuses 'mock' (ValueError: mock is not allowed in config)",
+            )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
