@@ -61,9 +61,10 @@ lint: setup ## ruff on the Python code
 
 bench: bench-data bench-lab ## all benchmarks (numbers recorded in docs/benchmarks.md)
 
-bench-data: setup ## preparation on an 887,379-row resampled file, experiment timings
+bench-data: setup ## preparation on an 887,379-row resampled file, experiment timings, PSI vs id-set size
 	$(PY) -m harness.benchmarks.prepare_bench --rows 887379
 	$(PY) -m harness.benchmarks.experiment_timings
+	$(PY) -m harness.benchmarks.psi_bench --sizes 1000 10000 100000 --out $(BENCH_DIR)/psi.json
 
 BENCH_DIR := build/bench
 # Takes the lab down first: "cold" is a fresh set of hosts from the cached base image, then the deploy.

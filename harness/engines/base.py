@@ -17,11 +17,13 @@ import pandas as pd
 
 if TYPE_CHECKING:
     # Types only: importing the trainer (torch) is not something an engine's caller should pay for.
+    from harness.model.hetero_lr import HeteroLRSettings
     from harness.model.logreg import HomoLRSettings
+    from harness.model.secureboost import SecureBoostSettings
 
     # The model families a fit can train. A new family (HomoNN, SecureBoost, HeteroLR) is one more
     # settings type here, registered in each engine's mapping module; nothing else dispatches on it.
-    ModelSettings = HomoLRSettings
+    ModelSettings = HomoLRSettings | SecureBoostSettings | HeteroLRSettings
 
 NAMESPACE = "fatelab"
 
@@ -114,6 +116,8 @@ class JobResult:
     coefficients: dict[str, list[float]] = field(default_factory=dict)
     # Bytes on the wire per party (harness.engines.fate22.wire.fit_traffic), where the engine counts them.
     traffic: dict[str, Any] = field(default_factory=dict)
+    # What a family reports beyond scores: a vertical fit's PSI counts and per-phase seconds.
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine(Protocol):

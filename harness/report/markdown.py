@@ -77,6 +77,8 @@ def render_markdown(results: Mapping[str, Any], figures: Sequence[FigurePlan]) -
                     _parties_section(results), _model_section(results), _run_section(results),
                     _gap_section(results)):
         lines += section
+    for extra in results.get("report_sections") or []:  # a scenario's own sections (e.g. report/vertical.py)
+        lines += _titled(str(extra["title"]), [str(line) for line in extra["lines"]])
     return "\n".join(lines).rstrip() + "\n"
 
 

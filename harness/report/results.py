@@ -59,7 +59,11 @@ def error_text(metrics: Any) -> str:
 
 
 def arm_metrics(results: Mapping[str, Any], name: str) -> Any:
-    """One arm's metrics (or its ``{"error": ...}``), None when the run has no such arm."""
+    """One arm's metrics (or its ``{"error": ...}``), None when the run has no such arm.
+
+    A scenario whose arms have other names says which play federated/centralized in ``main_arms``.
+    """
+    name = (results.get("main_arms") or {}).get(name, name)
     return (results.get("arms") or {}).get(name)
 
 
@@ -91,6 +95,8 @@ def arm_order(results: Mapping[str, Any]) -> list[str]:
 
 
 def expected_arms(results: Mapping[str, Any]) -> list[str]:
+    if "expected_arms" in results:  # a scenario with its own arms (lending-club-vertical)
+        return list(results["expected_arms"])
     return [FEDERATED, CENTRALIZED] + [f"{LOCAL_PREFIX}{p}" for p in _party_order(results)]
 
 

@@ -73,6 +73,9 @@ class StudyConfig:
     run_id: str | None = None
     # FATE 1.8 (KubeFATE inventories) only: hosts encrypt their model updates with Paillier.
     paillier: bool = False
+    # The lending-club-vertical scenario's own settings (feature split, id shares, SecureBoost, HeteroLR),
+    # validated by harness/study/vertical.py; other scenarios ignore it.
+    vertical: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         parties = [self.roles.guest, *self.roles.hosts]

@@ -119,8 +119,9 @@ def upload_request(
     """Write id, features, label as ``<tag>_<digest>.csv`` for ``party``'s FATE.
 
     The name carries a digest of the content, so an unchanged table is neither rewritten nor uploaded again.
+    An empty ``label`` writes no label column (a vertical fit's host holds none).
     """
-    payload = frame[[id_column, *features, label]].to_csv(index=False).encode()
+    payload = frame[[id_column, *features, *([label] if label else [])]].to_csv(index=False).encode()
     digest = hashlib.sha256(payload).hexdigest()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{tag}_{digest[:12]}.csv"

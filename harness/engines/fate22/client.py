@@ -63,14 +63,9 @@ def build_fit_dag(job: FitJob, job_conf: Mapping[str, Any] | None = None) -> dic
 
 
 def upload_meta(label: str, id_column: str) -> dict[str, str]:
-    return {
-        "delimiter": ",",
-        "dtype": "float64",
-        "input_format": "dense",
-        "label_type": "int64",
-        "label_name": label,
-        "match_id_name": id_column,
-    }
+    """An empty ``label``: a table without one (a vertical fit's host)."""
+    meta = {"delimiter": ",", "dtype": "float64", "input_format": "dense", "match_id_name": id_column}
+    return meta | ({"label_type": "int64", "label_name": label} if label else {})
 
 
 def flatten_metrics(payload: Any, dataset_type: str = "validate_set") -> dict[str, float]:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from harness.engines import run_ledger
 from harness.engines.base import NAMESPACE, FitJob, JobResult, Roles, Table, UploadRequest
 from harness.engines.fate22.client import (
+    DEFAULT_JOB_CONF,
     FlowRestClient,
     build_fit_dag,
     flatten_metrics,
@@ -24,6 +25,7 @@ from harness.engines.fate22.client import (
     task_timings,
     upload_meta,
 )
+from harness.engines.fate22.dag_hetero import build_hetero_dag, collect_hetero_result, is_hetero
 from harness.engines.jobs import JOB_TIMEOUT, Pace, Poll, Watch, nothing_down, wait_job, wall_seconds
 from harness.engines.upload_records import UploadRecords
 from harness.errors import EngineError
@@ -100,7 +102,7 @@ class Flow22Jobs:
     def submit(self, what: str, job: FitJob) -> str:
         self.site.before_submit(job.roles)
         guest = self.site.guest(job.roles)
-        job_id = guest.submit(build_fit_dag(job))
+        job_id = guest.submit(build_hetero_dag(job, DEFAULT_JOB_CONF) if is_hetero(job) else build_fit_dag(job))
         run_ledger.note_submitted(guest.endpoint, job_id, what, "job")
         return job_id
 
@@ -117,7 +119,8 @@ class Flow22Jobs:
         self.site.guest(roles).stop(job_id)
 
     def collect(self, job_id: str, job: FitJob, record: dict[str, Any], waited_s: float) -> JobResult:
-        return collect_job_result(
+        collect = collect_hetero_result if is_hetero(job) else collect_job_result
+        return collect(
             self.site.guest(job.roles),
             job_id,
             job,

@@ -188,6 +188,10 @@ def read_fit(out_dir: Path, index: int, job: FitJob, session: str) -> JobResult:
         wires = [json.loads((fit_dir / f"wire_{r}_{p}.json").read_text()) for r, p in job.roles.party_roles()]
     except (OSError, ValueError) as exc:
         raise EngineError(f"the FATE launch reported success but fit {index} left no complete output: {exc}") from exc
+    if "family" in model:  # a vertical fit (launcher_hetero): no HomoLR state dict
+        from harness.engines.fate22.launcher_hetero import hetero_result
+
+        return hetero_result(fit_dir, f"{session}/fit{index}", job, scores, model, wires)
     state = model["model"]["state_dict"]
     guest_wire = next(w for w in wires if w["party"] == f"guest:{job.roles.guest}")
     return JobResult(

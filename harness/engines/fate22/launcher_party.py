@@ -100,7 +100,11 @@ def run_fit(
     counter.wrap(federation)
     ctx = Context(computing=computing, federation=federation).sub_ctx(f"fit{index}")
     started = time.monotonic()
-    if me[0] == "arbiter":
+    if fit["params"].get("family", "homo_lr") != "homo_lr":  # vertical fits: PSI first, FATE's hetero classes
+        from harness.engines.fate22.launcher_hetero import run_hetero
+
+        run_hetero(ctx, fit, me, out, counter)
+    elif me[0] == "arbiter":
         from fate.ml.glm.homo.lr.server import HomoLRServer
 
         HomoLRServer().fit(ctx.sub_ctx("train"))

@@ -116,3 +116,14 @@ class Fate22Engine:
 
     def validation(self) -> dict[str, Any] | None:
         return None
+
+
+# Vertical families (PSI + hetero_secureboost / coordinated_lr): their builders live in mapping_hetero.
+from harness.engines.fate22 import mapping_hetero  # noqa: E402
+from harness.model.hetero_lr import HeteroLRSettings  # noqa: E402
+from harness.model.secureboost import SecureBoostSettings  # noqa: E402
+
+settings_params.register(SecureBoostSettings, mapping_hetero.secureboost_params)
+settings_params.register(HeteroLRSettings, mapping_hetero.hetero_lr_params)
+settings_mapping.register(SecureBoostSettings, mapping_hetero.secureboost_mapping)
+settings_mapping.register(HeteroLRSettings, mapping_hetero.hetero_lr_mapping)
