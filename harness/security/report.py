@@ -100,7 +100,8 @@ def plot_adversarial(rows: Sequence[Mapping[str, Any]], path: Path) -> Path | No
     ax = fig.subplots()
     for model in dict.fromkeys(r["model"] for r in rows):
         for attack in ("fgsm", "pgd", "transfer"):
-            line = sorted((r for r in rows if r["model"] == model and r["attack"] == attack), key=lambda r: r["epsilon"])
+            line = sorted((r for r in rows if r["model"] == model and r["attack"] == attack),
+                          key=lambda r: r["epsilon"])
             style = {"fgsm": "o-", "pgd": "x--", "transfer": "s:"}[attack]
             ax.plot([r["epsilon"] for r in line], [r["success_rate"] for r in line], style, label=f"{model} {attack}")
     ax.set_xlabel("epsilon (standard deviations, L-infinity)")
@@ -126,7 +127,8 @@ def render(results: Mapping[str, Any], out_dir: Path) -> list[Path]:
         lines += leakage_section(results["leakage"])
     if "poisoning" in results:
         lines += ["## Poisoning (one of three parties attacks; mean [95 % t-interval] over seeds)", ""]
-        lines += ["| attack | strength | aggregator | AUC | specificity | backdoor success |", "|---|---|---|---|---|---|"]
+        lines += ["| attack | strength | aggregator | AUC | specificity | backdoor success |",
+                  "|---|---|---|---|---|---|"]
         lines += [f"| {r['attack']} | {r['strength']:g} | {r['aggregator']} | {_interval(r, 'auc')} | "
                   f"{_interval(r, 'specificity')} | {_interval(r, 'backdoor_success')} |" for r in results["poisoning"]]
         for attack, metric in (("scaling", "auc"), ("label_flip", "auc"), ("backdoor", "backdoor_success")):
