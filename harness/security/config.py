@@ -37,6 +37,10 @@ class SecurityConfig:
     # leakage
     batch_sizes: tuple[int, ...] = (1, 8, 64, 0)  # 0 = the party's full training set
     leakage_records: int = 200
+    # MNIST reconstruction (Inverting Gradients); None: the bundled sample beside the checkout, if present
+    mnist: Path | None = None
+    image_batches: tuple[int, ...] = (1, 4, 8)
+    image_steps: int = 600
     # poisoning
     label_flip: tuple[float, ...] = (0.0, 25.0, 50.0, 100.0)  # percent of the attacker's labels
     scaling: tuple[float, ...] = (1.0, 3.0, 10.0, 100.0)
@@ -80,6 +84,8 @@ def _first_problem(c: SecurityConfig) -> tuple[str, str] | None:
         ("parties", lambda: _counts(c.parties, 2), "data-party counts of at least 2, e.g. 3,5,10"),
         ("cost_rounds", lambda: _counts((c.cost_rounds,)), "a positive number of rounds"),
         ("batch_sizes", lambda: _counts(c.batch_sizes, 0), "batch sizes >= 1, or 0 for the full party"),
+        ("image_batches", lambda: _counts(c.image_batches), "batch sizes >= 1, e.g. 1,4,8"),
+        ("image_steps", lambda: _counts((c.image_steps,)), "a positive number of Adam steps"),
         ("leakage_records", lambda: _counts((c.leakage_records,)), "a positive number of records"),
         ("label_flip", lambda: _numbers(c.label_flip, 0.0, 100.0), "percentages between 0 and 100"),
         ("scaling", lambda: _numbers(c.scaling, 0.0) and 0 not in c.scaling, "positive scale factors, e.g. 1,3,10"),
@@ -106,11 +112,13 @@ CI = {
     "scaling": (1.0, 100.0),
     "epsilons": (0.0, 0.5),
     "epochs": 10,
+    "image_batches": (1, 4),
+    "image_steps": 200,
 }
 PRESETS: Mapping[str, Mapping[str, Any]] = {"full": {}, "ci": CI}
 
-_PATHS = ("data", "work_dir", "reports_dir")
-_TUPLES_INT = ("seeds", "key_bits", "features", "parties", "batch_sizes")
+_PATHS = ("data", "work_dir", "reports_dir", "mnist")
+_TUPLES_INT = ("seeds", "key_bits", "features", "parties", "batch_sizes", "image_batches")
 _TUPLES_FLOAT = ("label_flip", "scaling", "epsilons")
 
 
@@ -124,7 +132,7 @@ def security_config(preset: str = "full", **overrides: Any) -> SecurityConfig:
     if unknown:
         raise ConfigError(f"unknown security settings: {', '.join(unknown)}", hint=f"known: {', '.join(sorted(known))}")
     for key in _PATHS:
-        if key in raw:
+        if raw.get(key) is not None:
             raw[key] = Path(raw[key])
     for key in (*_TUPLES_INT, *_TUPLES_FLOAT, "studies", "aggregators"):
         if key in raw:
@@ -141,3 +149,12 @@ def _as_tuple(key: str, value: Any) -> tuple[Any, ...]:
         return tuple(cast(v) for v in items)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"security setting {key}={value!r} is not a list of numbers", hint="e.g. 1,2,3") from exc
+
+
+def mnist_path(config: SecurityConfig) -> Path | None:
+    """The MNIST sample to use: the configured one, else shared/data beside the checkout, else none."""
+    if config.mnist is not None:
+        return config.mnist
+    repo = Path(__file__).resolve().parents[2]
+    found = [p for p in (repo.parent / "shared" / "data" / "mnist" / "mnist_5k.csv.gz",) if p.exists()]
+    return found[0] if found else None

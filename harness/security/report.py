@@ -190,4 +190,13 @@ def leakage_section(leak: Mapping[str, Any]) -> list[str]:
                                            "label_share_abs_error"]), "",
              "First record, original vs recovered (first 8 features):", "",
              *_table(s["example"][:8], ["feature", "original", "recovered"]), ""]
+    images = leak.get("images") or []
+    if images:
+        lines += ["MNIST, Inverting Gradients on one update of a small CNN (PSNR in dB, originals top):", ""]
+        for row in images:
+            psnrs = ", ".join(f"{v:.1f}" for v in row["psnr"])
+            lines += [f"- batch {row['batch_size']} ({row['steps']} Adam steps): mean {row['mean_psnr']:.1f} dB "
+                      f"({psnrs})", "", f"![batch {row['batch_size']}]({row['grid']})" if row.get("grid") else "", ""]
+    elif leak.get("images_note"):
+        lines += [f"MNIST reconstruction: {leak['images_note']}.", ""]
     return lines

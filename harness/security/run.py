@@ -17,7 +17,7 @@ from harness.errors import ConfigError
 from harness.model.logreg import LocalLogisticRegression
 from harness.report.results import to_jsonable
 from harness.security import adversarial, cost, leakage, poisoning
-from harness.security.config import SecurityConfig
+from harness.security.config import SecurityConfig, mnist_path
 from harness.security.data import PartyArrays, load_seeds
 from harness.security.replay import Model, federated_fit
 from harness.study.config import STUDY_MODEL, load_config
@@ -29,6 +29,19 @@ def run_security(config: SecurityConfig) -> Path:
     final = config.reports_dir / run_id
     if final.exists():
         raise ConfigError(f"report directory {final} already exists", hint="pass another --run-id")
+    images_dir = final.with_name(final.name + ".partial")
+    shutil.rmtree(images_dir, ignore_errors=True)
+    images_dir.mkdir(parents=True)
+    try:
+        results = studies(config, run_id, images_dir)
+    except BaseException:
+        shutil.rmtree(images_dir, ignore_errors=True)
+        raise
+    return write(results, final, images_dir)
+
+
+def studies(config: SecurityConfig, run_id: str, images_dir: Path) -> dict[str, Any]:
+    """Every chosen study's results; PNGs made on the way go to ``images_dir``."""
     started = time.monotonic()
     seeds = load_seeds(config.data, config.work_dir, config.seeds)
     settings = dataclasses.replace(STUDY_MODEL, epochs=config.epochs)
@@ -63,6 +76,14 @@ def run_security(config: SecurityConfig) -> Path:
     if "leakage" in config.studies:
         results["leakage"] = timed("leakage", lambda: leakage.run_leakage(
             seeds[0], models[0]["federated"], settings, config.leakage_records, config.batch_sizes))
+        mnist = mnist_path(config)
+        if mnist is not None:
+            from harness.security.images import run_images
+
+            results["leakage"]["images"] = timed("leakage images", lambda: run_images(
+                mnist, config.image_batches, config.image_steps, config.seeds[0], images_dir))
+        else:
+            results["leakage"]["images_note"] = "no MNIST sample found (pass --mnist): image reconstruction skipped"
     if "poisoning" in config.studies:
         grid = poisoning.poisoning_grid(config.label_flip, config.scaling, config.backdoor_share)
         results["poisoning"] = timed("poisoning", lambda: poisoning.run_poisoning(
@@ -74,7 +95,7 @@ def run_security(config: SecurityConfig) -> Path:
             for a, m in zip(seeds, models, strict=True)
         ]))
     results["timings_s"]["total"] = round(time.monotonic() - started, 1)
-    return write(results, final)
+    return results
 
 
 def trained_models(arrays: PartyArrays, settings: Any) -> dict[str, Model]:
@@ -90,12 +111,11 @@ def trained_models(arrays: PartyArrays, settings: Any) -> dict[str, Model]:
     }
 
 
-def write(results: dict[str, Any], final: Path) -> Path:
+def write(results: dict[str, Any], final: Path, images_dir: Path) -> Path:
+    """security.json, the figures and security.md into ``images_dir``, then renamed to ``final``."""
     from harness.security.report import render
 
-    tmp = final.with_name(final.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = images_dir  # <run-id>.partial: the PNGs made during the run are already in it
     try:
         (tmp / "security.json").write_text(json.dumps(to_jsonable(results), indent=1))
         render(results, tmp)
