@@ -29,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     sec.add_argument("--preset", choices=["full", "ci"], default="full", help="full grid (make security) or CI-sized")
     sec.add_argument("--data", type=Path, help="Lending Club loan.csv (default: the bundled 5k-row sample)")
+    sec.add_argument("--mnist", type=Path, help="MNIST sample for image reconstruction (default: shared/data's)")
     sec.add_argument("--reports", type=Path, help="reports directory (default reports/)")
     sec.add_argument("--run-id", help="report directory name (default security-<time>)")
     sec.add_argument("--rounds", type=int, help="cost rounds per case (full: 3)")
@@ -42,7 +43,8 @@ def command(args: argparse.Namespace) -> int:
     from harness.security.run import run_security
 
     overrides = {key: getattr(args, flag[2:].replace("-", "_")) for flag, key, _ in SIZED}
-    overrides |= {"data": args.data, "reports_dir": args.reports, "run_id": args.run_id, "cost_rounds": args.rounds}
+    overrides |= {"data": args.data, "mnist": args.mnist, "reports_dir": args.reports, "run_id": args.run_id,
+                  "cost_rounds": args.rounds}
     if args.no_homolr_check:
         overrides["homolr_check"] = False
     run_dir = run_security(security_config(args.preset, **overrides))
