@@ -112,7 +112,7 @@ CI = {
     "scaling": (1.0, 100.0),
     "epsilons": (0.0, 0.5),
     "epochs": 10,
-    "image_batches": (1, 4),
+    "image_batches": (1,),
     "image_steps": 200,
 }
 PRESETS: Mapping[str, Mapping[str, Any]] = {"full": {}, "ci": CI}
