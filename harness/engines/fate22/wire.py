@@ -6,7 +6,7 @@ or ``push_table`` (a computing table; also how FATE ships a message larger than 
 size, as a table of slices). :class:`WireCounter` wraps those two methods on one federation object
 and counts, per recipient: messages, bytes (``len`` of the serialized payload), and for tables the
 rows (a table's size on the wire depends on the federation backend, so tables are counted by rows
-and their bytes only when the rows are byte strings, as FATE's message slices are).
+and their bytes only where keys or values are byte strings, as FATE's message slices are).
 
 Rounds: FATE tags every message with its context namespace; HomoLR's FedAvg runs one aggregation
 per epoch under the namespace segments ``aggregation-<i>`` and ``loss_aggregation-<i>``
@@ -107,8 +107,11 @@ def party_label(party: Any) -> str:
 
 
 def table_tally(table: Any) -> Tally:
+    """A pushed table: its byte-string keys and values. FATE ships a message above its maximum size as a
+    table of ``(slice index, bytes)`` rows (``fate/arch/federation/api/_serdes.py``): the slices count in
+    full, the int slice indexes (a few bytes per MiB) do not."""
     rows = list(table.collect())
-    size = sum(len(k) + len(v) for k, v in rows if isinstance(k, bytes) and isinstance(v, bytes))
+    size = sum(len(part) for row in rows for part in row if isinstance(part, bytes))
     return Tally(messages=0, bytes=size, tables=1, table_rows=len(rows))
 
 
