@@ -45,6 +45,7 @@ class SecurityConfig:
     label_flip: tuple[float, ...] = (0.0, 25.0, 50.0, 100.0)  # percent of the attacker's labels
     scaling: tuple[float, ...] = (1.0, 3.0, 10.0, 100.0)
     backdoor_share: float = 20.0  # percent of the attacker's rows that carry the trigger
+    backdoor_scale: float = 10.0  # the backdoor again with its update scaled by this (1: not at all)
     aggregators: tuple[str, ...] = ("fedavg", "median", "trimmed_mean", "krum")
     epochs: int = 20
     # adversarial
@@ -90,6 +91,7 @@ def _first_problem(c: SecurityConfig) -> tuple[str, str] | None:
         ("label_flip", lambda: _numbers(c.label_flip, 0.0, 100.0), "percentages between 0 and 100"),
         ("scaling", lambda: _numbers(c.scaling, 0.0) and 0 not in c.scaling, "positive scale factors, e.g. 1,3,10"),
         ("backdoor_share", lambda: _numbers((c.backdoor_share,), 0.0, 100.0), "a percentage between 0 and 100"),
+        ("backdoor_scale", lambda: _numbers((c.backdoor_scale,), 1.0), "a scale factor >= 1 (1: no scaled run)"),
         ("aggregators", lambda: bool(c.aggregators) and set(c.aggregators) <= set(AGGREGATORS),
          f"some of {', '.join(AGGREGATORS)}"),
         ("epochs", lambda: _counts((c.epochs,)), "a positive number of epochs"),

@@ -7,7 +7,8 @@ The attacker is the first data party (the guest, 25 % of the rows). Attacks:
   update of Bagdasaryan et al.; k = 1 is honest;
 * ``backdoor`` (strength = percent of its rows stamped with the trigger and labelled "fully paid"): the
   trigger sets :data:`TRIGGER_FEATURES` to :data:`TRIGGER_VALUE` standard deviations; success is the share of
-  truly charged-off test loans, stamped with the trigger, that the model then accepts.
+  truly charged-off test loans, stamped with the trigger, that the model then accepts. Once plain, once with
+  the update also scaled (``scale`` = k, Bagdasaryan et al.'s backdoor by model replacement).
 
 Every cell runs the in-process replay (:mod:`harness.security.replay`) on every seed's data and reports
 t-intervals over seeds (AUC, specificity, backdoor success), next to the same aggregator without attack.
@@ -67,8 +68,11 @@ def backdoor_success(model: Model, x_test: np.ndarray, y_test: np.ndarray, thres
 
 
 def one_cell(arrays: PartyArrays, settings: HomoLRSettings, attack: str, strength: float,
-             aggregator: str) -> dict[str, float]:
-    """One seed, one attack at one strength, one aggregator: the federated model's test metrics."""
+             aggregator: str, scale: float = 1.0) -> dict[str, float]:
+    """One seed, one attack at one strength, one aggregator: the federated model's test metrics.
+
+    ``scale`` > 1 with ``backdoor``: the backdoored update is also scaled (Bagdasaryan et al.'s combination).
+    """
     attacker = arrays.parties[0]
     xs, ys = dict(arrays.x), dict(arrays.y)
     send: Attack = honest
@@ -78,6 +82,7 @@ def one_cell(arrays: PartyArrays, settings: HomoLRSettings, attack: str, strengt
         send = scaled_update(attacker, strength)
     elif attack == "backdoor":
         xs[attacker], ys[attacker] = plant_backdoor(xs[attacker], ys[attacker], strength, arrays.seed)
+        send = scaled_update(attacker, scale)
     else:
         raise ValueError(f"unknown attack {attack}")
     model = federated_fit(xs, ys, settings, aggregator=aggregator, attack=send)
@@ -101,10 +106,10 @@ def run_poisoning(
 ) -> list[dict[str, Any]]:
     """Every (attack, strength) x aggregator over every seed: means with t-intervals."""
     rows = []
-    for attack, strength in grid:
+    for attack, strength, scale in grid:
         for aggregator in aggregator_names:
-            cells = [one_cell(a, settings, attack, strength, aggregator) for a in seeds]
-            row: dict[str, Any] = {"attack": attack, "strength": strength, "aggregator": aggregator}
+            cells = [one_cell(a, settings, attack, strength, aggregator, scale) for a in seeds]
+            row: dict[str, Any] = {"attack": attack, "strength": strength, "aggregator": aggregator, "scale": scale}
             for metric in ("auc", "specificity", "backdoor_success"):
                 values = [c[metric] for c in cells if np.isfinite(c[metric])]
                 interval = t_interval(values)
@@ -112,13 +117,18 @@ def run_poisoning(
                 row[f"{metric}_interval"] = [interval.get("low"), interval.get("high")]
             row["seeds"] = len(cells)
             rows.append(row)
-        say(f"poisoning: {attack} {strength:g} done for {', '.join(aggregator_names)}")
+        say(f"poisoning: {attack} {strength:g} (scale {scale:g}) done for {', '.join(aggregator_names)}")
     return rows
 
 
-def poisoning_grid(label_flip: Sequence[float], scaling: Sequence[float], backdoor_share: float) -> list:
+def poisoning_grid(label_flip: Sequence[float], scaling: Sequence[float], backdoor_share: float,
+                   backdoor_scale: float) -> list[tuple[str, float, float]]:
+    """(attack, strength, scale of the attacker's update): the scale is 1 except for the scaled backdoor."""
+    backdoor = [("backdoor", 0.0, 1.0), ("backdoor", float(backdoor_share), 1.0)]
+    if backdoor_scale != 1:
+        backdoor.append(("backdoor", float(backdoor_share), float(backdoor_scale)))
     return (
-        [("label_flip", float(p)) for p in label_flip]
-        + [("scaling", float(k)) for k in scaling]
-        + [("backdoor", 0.0), ("backdoor", float(backdoor_share))]
+        [("label_flip", float(p), 1.0) for p in label_flip]
+        + [("scaling", float(k), 1.0) for k in scaling]
+        + backdoor
     )

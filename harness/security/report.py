@@ -72,7 +72,7 @@ def plot_cost_growth(cost: Sequence[Mapping[str, Any]], axis: str, path: Path) -
 
 
 def plot_poisoning(rows: Sequence[Mapping[str, Any]], attack: str, metric: str, path: Path) -> Path | None:
-    chosen = [r for r in rows if r["attack"] == attack]
+    chosen = [r for r in rows if r["attack"] == attack and r.get("scale", 1) == 1]
     if not chosen:
         return None
     fig = Figure(figsize=(6, 3.6))
@@ -127,9 +127,10 @@ def render(results: Mapping[str, Any], out_dir: Path) -> list[Path]:
         lines += leakage_section(results["leakage"])
     if "poisoning" in results:
         lines += ["## Poisoning (one of three parties attacks; mean [95 % t-interval] over seeds)", ""]
-        lines += ["| attack | strength | aggregator | AUC | specificity | backdoor success |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| {r['attack']} | {r['strength']:g} | {r['aggregator']} | {_interval(r, 'auc')} | "
+        lines += ["| attack | strength | update scale | aggregator | AUC | specificity | backdoor success |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['attack']} | {r['strength']:g} | {r.get('scale', 1):g} | {r['aggregator']} | "
+                  f"{_interval(r, 'auc')} | "
                   f"{_interval(r, 'specificity')} | {_interval(r, 'backdoor_success')} |" for r in results["poisoning"]]
         for attack, metric in (("scaling", "auc"), ("label_flip", "auc"), ("backdoor", "backdoor_success")):
             figure = plot_poisoning(results["poisoning"], attack, metric, out_dir / f"poisoning_{attack}.png")

@@ -85,7 +85,8 @@ def studies(config: SecurityConfig, run_id: str, images_dir: Path) -> dict[str, 
         else:
             results["leakage"]["images_note"] = "no MNIST sample found (pass --mnist): image reconstruction skipped"
     if "poisoning" in config.studies:
-        grid = poisoning.poisoning_grid(config.label_flip, config.scaling, config.backdoor_share)
+        grid = poisoning.poisoning_grid(config.label_flip, config.scaling, config.backdoor_share,
+                                        config.backdoor_scale)
         results["poisoning"] = timed("poisoning", lambda: poisoning.run_poisoning(
             seeds, settings, grid, config.aggregators, say))
     if "adversarial" in config.studies:
