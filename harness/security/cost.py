@@ -20,7 +20,7 @@ import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from statistics import mean
+from statistics import mean, median
 from typing import Any
 
 import numpy as np
@@ -160,14 +160,16 @@ def summarize(case: Mapping[str, Any], parties: Mapping[str, Mapping[str, Any]])
     arbiter = parties[f"arbiter:{ARBITER}"]
     clients = [s for name, s in parties.items() if not name.startswith("arbiter:")]
     per_party = mean(mean(round_bytes(s)) for s in clients)
-    round_s = mean(mean(s["round_s"]) for s in clients)
-    encrypt_s = mean(mean(s.get("encrypt_s", [0.0])) for s in clients)
+    # Seconds: each party's median round (the first round of a launch also pays lazy start-up, and the
+    # machine is shared), then the mean over parties.
+    round_s = mean(median(s["round_s"]) for s in clients)
+    encrypt_s = mean(median(s.get("encrypt_s", [0.0])) for s in clients)
     if case["protection"] == "paillier":
-        aggregate_s, decrypt_s = mean(arbiter["aggregate_s"]), mean(arbiter["decrypt_s"])
+        aggregate_s, decrypt_s = median(arbiter["aggregate_s"]), median(arbiter["decrypt_s"])
     else:
         # FATE's aggregator unmasks and averages inside one call: that call's time less its waiting.
-        aggregate_s = max(0.0, mean(arbiter["server_s"]) - mean(arbiter.get("wait_s", [0.0])))
-        decrypt_s = 0.0
+        busy = [s - w for s, w in zip(arbiter["server_s"], arbiter.get("wait_s", [0.0] * case["rounds"]), strict=True)]
+        aggregate_s, decrypt_s = max(0.0, median(busy)), 0.0
     minimum = minimum_bytes(case["protection"], case["key_bits"], case["features"])
     return {
         "protection": case["protection"],
@@ -175,7 +177,7 @@ def summarize(case: Mapping[str, Any], parties: Mapping[str, Mapping[str, Any]])
         "features": case["features"],
         "parties": len(clients),
         "rounds": case["rounds"],
-        "seconds_per_round": round(round_s + mean(mean(s["local_s"]) for s in clients), 4),
+        "seconds_per_round": round(round_s + mean(median(s["local_s"]) for s in clients), 4),
         "encrypt_s": round(encrypt_s, 4),
         "aggregate_s": round(aggregate_s, 4),
         "decrypt_s": round(decrypt_s, 4),
