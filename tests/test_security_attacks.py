@@ -125,3 +125,21 @@ def test_inverting_gradients_rebuilds_one_mnist_digit(tmp_path: Path) -> None:
     # A random image scores about 8-10 dB against a digit; the attack gets well past that.
     assert row["mean_psnr"] > 15, row
     assert (tmp_path / row["grid"]).exists()
+
+
+def test_cnn_fgsm_and_pgd_stay_in_the_ball_and_raise_the_loss() -> None:
+    import torch
+
+    from harness.security.cnn_adversarial import fgsm, pgd
+    from harness.security.images import SmallCNN, load_mnist
+
+    mnist = ROOT.parent / "shared" / "data" / "mnist" / "mnist_5k.csv.gz"
+    if not mnist.exists():
+        pytest.skip("no shared/data/mnist beside the checkout")
+    torch.manual_seed(0)
+    model = SmallCNN(torch.nn.ReLU).eval()
+    x, y = load_mnist(mnist, 16, 0)
+    loss = lambda images: float(torch.nn.functional.cross_entropy(model(images), y))  # noqa: E731
+    for adv in (fgsm(model, x, y, 0.1), pgd(model, x, y, 0.1, 5)):
+        assert float((adv - x).abs().max()) <= 0.1 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
+        assert loss(adv) > loss(x)

@@ -51,6 +51,7 @@ class SecurityConfig:
     # adversarial
     epsilons: tuple[float, ...] = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)
     pgd_steps: int = 10
+    cnn_epsilons: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3)  # MNIST pixels in [0, 1]; () skips the CNN
 
     def __post_init__(self) -> None:
         problem = _first_problem(self)
@@ -96,6 +97,8 @@ def _first_problem(c: SecurityConfig) -> tuple[str, str] | None:
          f"some of {', '.join(AGGREGATORS)}"),
         ("epochs", lambda: _counts((c.epochs,)), "a positive number of epochs"),
         ("epsilons", lambda: _numbers(c.epsilons, 0.0), "perturbation sizes >= 0, e.g. 0,0.1,0.5"),
+        ("cnn_epsilons", lambda: not c.cnn_epsilons or _numbers(c.cnn_epsilons, 0.0),
+         "pixel perturbation sizes >= 0, e.g. 0,0.1,0.3"),
         ("pgd_steps", lambda: _counts((c.pgd_steps,)), "a positive number of steps"),
     )
     return next(((key, hint) for key, valid, hint in checks if not valid()), None)
@@ -116,12 +119,13 @@ CI = {
     "epochs": 10,
     "image_batches": (1,),
     "image_steps": 200,
+    "cnn_epsilons": (),
 }
 PRESETS: Mapping[str, Mapping[str, Any]] = {"full": {}, "ci": CI}
 
 _PATHS = ("data", "work_dir", "reports_dir", "mnist")
 _TUPLES_INT = ("seeds", "key_bits", "features", "parties", "batch_sizes", "image_batches")
-_TUPLES_FLOAT = ("label_flip", "scaling", "epsilons")
+_TUPLES_FLOAT = ("label_flip", "scaling", "epsilons", "cnn_epsilons")
 
 
 def security_config(preset: str = "full", **overrides: Any) -> SecurityConfig:

@@ -12,12 +12,12 @@ the first round, at initialisation). Real MNIST digits: the bundled 5k sample (s
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
@@ -25,11 +25,14 @@ from harness.errors import DataError
 
 
 class SmallCNN(torch.nn.Module):
-    def __init__(self) -> None:
+    """Two conv layers and a linear head. Sigmoid activations for the reconstruction (smooth gradients, as in
+    the gradient-inversion literature); ReLU for the classifier the adversarial study trains."""
+
+    def __init__(self, activation: type[torch.nn.Module] = torch.nn.Sigmoid) -> None:
         super().__init__()
         self.body = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 8, 5, padding=2), torch.nn.Sigmoid(), torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(8, 16, 5, padding=2), torch.nn.Sigmoid(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(1, 8, 5, padding=2), activation(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(8, 16, 5, padding=2), activation(), torch.nn.MaxPool2d(2),
             torch.nn.Flatten(), torch.nn.Linear(16 * 7 * 7, 10),
         )
 
@@ -41,8 +44,7 @@ def load_mnist(path: Path, count: int, seed: int) -> tuple[torch.Tensor, torch.T
     """``count`` random digits as (n, 1, 28, 28) floats in [0, 1] and their labels."""
     if not path.exists():
         raise DataError(f"MNIST sample {path} does not exist", hint="point --mnist at mnist_5k.csv.gz")
-    with gzip.open(path, "rt") as handle:
-        raw = np.loadtxt(handle, delimiter=",", dtype=np.float32)
+    raw = pd.read_csv(path, header=None, dtype=np.float32).to_numpy()
     chosen = np.random.default_rng(seed).permutation(len(raw))[:count]
     images = torch.from_numpy(raw[chosen, :784] / 255.0).reshape(-1, 1, 28, 28)
     return images, torch.from_numpy(raw[chosen, 784].astype(np.int64))

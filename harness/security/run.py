@@ -95,6 +95,14 @@ def studies(config: SecurityConfig, run_id: str, images_dir: Path) -> dict[str, 
                                  a.x_test, a.y_test, config.epsilons, config.pgd_steps, settings.threshold)
             for a, m in zip(seeds, models, strict=True)
         ]))
+        mnist = mnist_path(config)
+        if mnist is not None and config.cnn_epsilons:
+            from harness.security.cnn_adversarial import run_cnn_adversarial
+
+            cnn = timed("adversarial mnist cnn", lambda: run_cnn_adversarial(
+                mnist, config.cnn_epsilons, config.pgd_steps, config.seeds[0]))
+            results["adversarial"] += cnn["rows"]
+            results["mnist_cnn"] = {"accuracy": cnn["accuracy"], "held_out": 500, "training": "centralised, Adam"}
     results["timings_s"]["total"] = round(time.monotonic() - started, 1)
     return results
 
