@@ -19,7 +19,7 @@ ANSIBLE_STAMP := $(VENV_ANSIBLE)/.fatelab-setup-$(shell sha256sum requirements/a
 # "nothing left" status must not count as pip failing.
 QUIET_PIP := { grep -v -e "is ignored" -e "editable" -e "!!" -e "\*\*\*\*" -e "folders in your" -e "name as your" -e "with strategy" -e "^ *$$" || true; }
 
-.PHONY: help setup setup-ansible experiment test test-fast test-lab lint bench bench-data bench-lab engine-start engine-stop engine-status \
+.PHONY: help setup setup-ansible experiment security test test-fast test-lab lint bench bench-data bench-lab engine-start engine-stop engine-status \
         lab lab-destroy lab-status cluster verify destroy rebuild plan clean
 
 help: ## list the targets
@@ -49,6 +49,9 @@ $(ANSIBLE_STAMP):
 
 experiment: setup ## run a study (SCENARIO=name, listed by fatelab scenarios; DATA=path/to/loan.csv; INVENTORY=... for a cluster)
 	$(FATELAB) experiment $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(DATA),--data $(DATA)) $(if $(INVENTORY),--engine cluster --inventory $(INVENTORY)) $(ARGS)
+
+security: setup ## the security and cost study (DATA=loan.csv; ARGS="--preset ci" for the CI-sized grid)
+	$(FATELAB) security $(if $(DATA),--data $(DATA)) $(ARGS)
 
 test: setup ## run the test suite (unit tests + real FATE jobs on the embedded engine)
 	$(PY) -m pytest -m "not lab" -q $(PYTEST_ARGS)

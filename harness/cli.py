@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave FATE jobs of earlier runs that died (killed, crashed) queued or running; by default this "
         "run stops them before it starts, so it does not wait behind them",
     )
+    from harness.security import cli as security_cli
+
+    security_cli.add_parser(sub)
     return parser
 
 
@@ -236,6 +239,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_security(args: argparse.Namespace) -> int:
+    from harness.security import cli as security_cli
+
+    return security_cli.command(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
@@ -243,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": cmd_scenarios,
         "engine": cmd_engine,
         "experiment": cmd_experiment,
+        "security": cmd_security,
     }
     try:
         return handlers[args.command](args)

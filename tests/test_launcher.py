@@ -167,6 +167,21 @@ def test_counter_counts_each_recipients_copy_by_round() -> None:
     assert "470 B in 10 messages" in bytes_text(traffic)
 
 
+class SliceTable:
+    """What FATE pushes for a message above its maximum size: int slice indexes, byte-string slices."""
+
+    def collect(self) -> list[tuple[int, bytes]]:
+        return [(0, b"a" * 1000), (1, b"b" * 24)]
+
+
+def test_counter_counts_the_slices_of_a_large_message() -> None:
+    federation = FakeFederation()
+    counter = WireCounter("host:9998")
+    counter.wrap(federation)
+    federation.push_table(SliceTable(), "model.__split__", "default.case0.aggregation-0", [("arbiter", "10000")])
+    assert counter.summary()["by_round"]["0"] == {"messages": 0, "bytes": 1024, "tables": 1, "table_rows": 2}
+
+
 @pytest.mark.parametrize(
     ("tag", "expected"),
     [

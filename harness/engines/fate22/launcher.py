@@ -90,12 +90,18 @@ def build_plan(
 
 
 def launch_command(
-    plan_path: Path, parties: Sequence[tuple[str, str]], data_dir: Path, session: str, timeout: float = LAUNCH_TIMEOUT
+    plan_path: Path,
+    parties: Sequence[tuple[str, str]],
+    data_dir: Path,
+    session: str,
+    timeout: float = LAUNCH_TIMEOUT,
+    module: str = "harness.engines.fate22.launcher_party",
 ) -> list[str]:
+    """``module`` runs every party (launcher_party's ``main``, or another study's, e.g. harness.security)."""
     return [
         sys.executable,
         "-m",
-        "harness.engines.fate22.launcher_party",
+        module,
         "--plan",
         str(plan_path),
         "--parties",

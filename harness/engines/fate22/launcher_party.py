@@ -27,7 +27,7 @@ import os
 import queue
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,21 +84,10 @@ def forking_session(computing: Any) -> Any:
 def run_fit(
     plan: Mapping[str, Any], fit: Mapping[str, Any], me: tuple[str, str], parties: list, computing: Any
 ) -> None:
-    from fate.arch.context import Context
-    from fate.arch.federation import FederationBuilder
-
-    from harness.engines.fate22.wire import WireCounter
-
     index = fit["index"]
     out = Path(plan["out_dir"]) / f"fit{index}"
     out.mkdir(parents=True, exist_ok=True)
-    # One federation per fit: its own session id keeps every fit's messages apart.
-    federation = FederationBuilder(
-        federation_session_id=f"{plan['session']}-fit{index}", party=me, parties=parties
-    ).build_standalone(computing)
-    counter = WireCounter(f"{me[0]}:{me[1]}")
-    counter.wrap(federation)
-    ctx = Context(computing=computing, federation=federation).sub_ctx(f"fit{index}")
+    ctx, counter = counted_context(f"{plan['session']}-fit{index}", f"fit{index}", me, parties, computing)
     started = time.monotonic()
     if fit["params"].get("family", "homo_lr") != "homo_lr":  # vertical fits: PSI first, FATE's hetero classes
         from harness.engines.fate22.launcher_hetero import run_hetero
@@ -112,6 +101,24 @@ def run_fit(
         fit_client(ctx, fit, me, out)
     summary = counter.summary() | {"wall_s": time.monotonic() - started}
     write_json(out / f"wire_{me[0]}_{me[1]}.json", summary)
+
+
+def counted_context(session: str, name: str, me: tuple[str, str], parties: list, computing: Any) -> tuple[Any, Any]:
+    """A FATE Context over a federation of exactly ``parties``, its outgoing traffic counted.
+
+    One federation per fit: its own session id keeps every fit's messages apart.
+    """
+    from fate.arch.context import Context
+    from fate.arch.federation import FederationBuilder
+
+    from harness.engines.fate22.wire import WireCounter
+
+    federation = FederationBuilder(federation_session_id=session, party=me, parties=parties).build_standalone(
+        computing
+    )
+    counter = WireCounter(f"{me[0]}:{me[1]}")
+    counter.wrap(federation)
+    return Context(computing=computing, federation=federation).sub_ctx(name), counter
 
 
 def fit_client(ctx: Any, fit: Mapping[str, Any], me: tuple[str, str], out: Path) -> None:
@@ -212,14 +219,15 @@ def kill_parties(launcher: Any) -> None:
         process.join(timeout=10)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, party: Callable[[str, Any], None] = run_party) -> int:
+    """Launch every party running ``party(plan_path, ctx)``; another study passes its own (module-level)."""
     import rich.console
     from fate.arch.launchers.multiprocess_launcher import MultiProcessLauncher
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
     console = rich.console.Console(file=sys.stderr)
     launcher = MultiProcessLauncher(console, args.parties, args.federation_session_id, args.data_dir, args.log_level)
-    launcher.start(functools.partial(run_party, args.plan))
+    launcher.start(functools.partial(party, args.plan))
     try:
         code, what = wait_for_parties(launcher, args.parties, args.timeout)
     finally:

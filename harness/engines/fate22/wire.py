@@ -6,7 +6,7 @@ or ``push_table`` (a computing table; also how FATE ships a message larger than 
 size, as a table of slices). :class:`WireCounter` wraps those two methods on one federation object
 and counts, per recipient: messages, bytes (``len`` of the serialized payload), and for tables the
 rows (a table's size on the wire depends on the federation backend, so tables are counted by rows
-and their bytes only when the rows are byte strings, as FATE's message slices are).
+and their bytes only where keys or values are byte strings, as FATE's message slices are).
 
 Rounds: FATE tags every message with its context namespace; HomoLR's FedAvg runs one aggregation
 per epoch under the namespace segments ``aggregation-<i>`` and ``loss_aggregation-<i>``
@@ -108,14 +108,19 @@ def party_label(party: Any) -> str:
 
 
 def table_tally(table: Any) -> Tally:
-    """A table's rows; its bytes: byte-string rows as they are, other rows (PSI's blocks of encrypted
-    ids) by their pickled size, the standalone federation's serialisation (HomoLR pushes no tables)."""
+    """A pushed table's bytes. Byte-string rows count as they are; FATE ships a message above its maximum
+    size as a table of ``(slice index, bytes)`` rows (``fate/arch/federation/api/_serdes.py``), whose slices
+    count in full and whose int indexes (a few bytes per MiB) do not; other rows (PSI's blocks of encrypted
+    ids) count by their pickled size, the standalone federation's serialisation."""
     rows = list(table.collect())
-    size = sum(
-        len(k) + len(v) if isinstance(k, bytes) and isinstance(v, bytes) else len(pickle.dumps((k, v), protocol=4))
-        for k, v in rows
-    )
+    size = sum(row_bytes(k, v) for k, v in rows)
     return Tally(messages=0, bytes=size, tables=1, table_rows=len(rows))
+
+
+def row_bytes(key: Any, value: Any) -> int:
+    if isinstance(value, bytes):
+        return len(value) + (len(key) if isinstance(key, bytes) else 0)
+    return len(pickle.dumps((key, value), protocol=4))
 
 
 def fit_traffic(summaries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
