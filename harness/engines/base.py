@@ -18,10 +18,11 @@ import pandas as pd
 if TYPE_CHECKING:
     # Types only: importing the trainer (torch) is not something an engine's caller should pay for.
     from harness.model.logreg import HomoLRSettings
+    from harness.model.nn import HomoNNSettings
 
     # The model families a fit can train. A new family (HomoNN, SecureBoost, HeteroLR) is one more
     # settings type here, registered in each engine's mapping module; nothing else dispatches on it.
-    ModelSettings = HomoLRSettings
+    ModelSettings = HomoLRSettings | HomoNNSettings
 
 NAMESPACE = "fatelab"
 
@@ -114,6 +115,8 @@ class JobResult:
     coefficients: dict[str, list[float]] = field(default_factory=dict)
     # Bytes on the wire per party (harness.engines.fate22.wire.fit_traffic), where the engine counts them.
     traffic: dict[str, Any] = field(default_factory=dict)
+    # Per-round series (HomoNN on the launcher: the guest's "test_accuracy" after every round).
+    curves: dict[str, list[float]] = field(default_factory=dict)
 
 
 class Engine(Protocol):

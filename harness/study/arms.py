@@ -23,7 +23,6 @@ import pandas as pd
 from harness.data.partition import SizePartitioner
 from harness.engines.base import FitJob, JobResult, Roles, Table, UploadRequest
 from harness.errors import EngineError
-from harness.model.logreg import HomoLRSettings
 from harness.study.scenario import CENTRALIZED, FEDERATED, LOCAL_PREFIX, Scenario
 from harness.study.tables import SWEEP_BLOCK, SeedData, balance, upload_request
 
@@ -42,7 +41,7 @@ class PlannedFit:
     roles: Roles
     train: Mapping[str, UploadRequest]
     test: Mapping[str, UploadRequest]
-    model: HomoLRSettings
+    model: ModelSettings
 
 
 @dataclass

@@ -35,6 +35,7 @@ import pandas as pd
 
 from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import mapping
+from harness.engines.fate22.homo_nn import family
 from harness.engines.fate22.launcher_party import OUTCOME
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
@@ -81,6 +82,7 @@ def build_plan(
                 "parties": [list(p) for p in job.roles.party_roles()],
                 "train": {p: path_of(t) for p, t in job.train.items()},
                 "test": {p: path_of(t) for p, t in job.test.items()},
+                "family": family(job),
                 "params": mapping.fit_params(job),
                 "label": job.label,
                 "id_column": job.id_column,
@@ -188,7 +190,6 @@ def read_fit(out_dir: Path, index: int, job: FitJob, session: str) -> JobResult:
         wires = [json.loads((fit_dir / f"wire_{r}_{p}.json").read_text()) for r, p in job.roles.party_roles()]
     except (OSError, ValueError) as exc:
         raise EngineError(f"the FATE launch reported success but fit {index} left no complete output: {exc}") from exc
-    state = model["model"]["state_dict"]
     guest_wire = next(w for w in wires if w["party"] == f"guest:{job.roles.guest}")
     return JobResult(
         job_id=f"{session}/fit{index}",
@@ -196,12 +197,21 @@ def read_fit(out_dir: Path, index: int, job: FitJob, session: str) -> JobResult:
         fate_metrics={},
         wall_s=float(guest_wire["wall_s"]),
         loss_history=[float(x) for x in model.get("loss_history", [])],
-        coefficients={
-            "weight": [float(x) for x in state["models.0.weight"][0]],
-            "bias": [float(x) for x in state.get("models.0.bias", [])],
-        },
+        coefficients=lr_coefficients(model),
         traffic=fit_traffic([{k: v for k, v in w.items() if k != "wall_s"} for w in wires]),
+        curves=dict(model.get("curves", {})),
     )
+
+
+def lr_coefficients(model: dict[str, Any]) -> dict[str, list[float]]:
+    """HomoLR's weight and bias from the guest's model.json; HomoNN fits keep theirs in params.npz."""
+    if "model" not in model:
+        return {}
+    state = model["model"]["state_dict"]
+    return {
+        "weight": [float(x) for x in state["models.0.weight"][0]],
+        "bias": [float(x) for x in state.get("models.0.bias", [])],
+    }
 
 
 class LauncherEngine(mapping.Fate22Engine):

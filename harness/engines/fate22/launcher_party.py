@@ -100,13 +100,18 @@ def run_fit(
     counter.wrap(federation)
     ctx = Context(computing=computing, federation=federation).sub_ctx(f"fit{index}")
     started = time.monotonic()
-    if me[0] == "arbiter":
+    extra: dict[str, Any] = {}
+    if fit.get("family") == "homo_nn":
+        from harness.engines.fate22.launcher_nn import run_nn_party
+
+        extra = run_nn_party(ctx, fit, me, out, read_frame)
+    elif me[0] == "arbiter":
         from fate.ml.glm.homo.lr.server import HomoLRServer
 
         HomoLRServer().fit(ctx.sub_ctx("train"))
     else:
         fit_client(ctx, fit, me, out)
-    summary = counter.summary() | {"wall_s": time.monotonic() - started}
+    summary = counter.summary() | {"wall_s": time.monotonic() - started} | extra
     write_json(out / f"wire_{me[0]}_{me[1]}.json", summary)
 
 

@@ -116,3 +116,15 @@ class Fate22Engine:
 
     def validation(self) -> dict[str, Any] | None:
         return None
+
+
+# ------------------------------------------------------------------ HomoNN (harness/engines/fate22/homo_nn.py)
+def _register_homo_nn() -> None:
+    from harness.engines.fate22 import homo_nn
+    from harness.model.nn import HomoNNSettings
+
+    settings_params.register(HomoNNSettings, homo_nn.nn_params)
+    settings_mapping.register(HomoNNSettings, homo_nn.nn_mapping)
+
+
+_register_homo_nn()
