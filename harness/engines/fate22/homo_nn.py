@@ -9,13 +9,19 @@ test tables as ``validate_data``, so the aggregated model labels the test rows i
 
 from __future__ import annotations
 
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-from harness.engines.base import FitJob, ModelMapping
+from harness.engines.base import FitJob, JobResult, ModelMapping
 from harness.errors import EngineError
 from harness.model.nn import HomoNNSettings
+
+if TYPE_CHECKING:
+    from harness.engines.fate22.client import FlowRestClient
 
 TASK = "homo_nn_0"
 TARGET = "FATE 2.2 HomoNN (DefaultRunner, FedAVG)"
@@ -104,3 +110,34 @@ def nn_scores(frame: pd.DataFrame, *, id_column: str, dataset_type: str = "valid
 def family(job: FitJob) -> str:
     """The launcher plan's and the DAG's switch: which FATE component trains this fit."""
     return "homo_nn" if isinstance(job.model, HomoNNSettings) else "homo_lr"
+
+
+def collect_nn_result(
+    client: FlowRestClient, job_id: str, job: FitJob, *, wall_s: float, tasks: dict[str, float]
+) -> JobResult:
+    """A finished ``homo_nn`` job's guest predictions on the test rows (FATE-Flow records no test curve)."""
+    output = client.output_frame(job_id, "guest", job.roles.guest, TASK)
+    return JobResult(
+        job_id=job_id,
+        scores=nn_scores(output, id_column=job.id_column),
+        fate_metrics={},
+        wall_s=wall_s,
+        task_seconds=tasks,
+    )
+
+
+def flow_model_state(client: FlowRestClient, job_id: str, party_id: str, role: str = "guest") -> dict[str, np.ndarray]:
+    """The trained model's parameters from a ``homo_nn`` task's output model directory (HF's weights file)."""
+    import torch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        response = client._client.output.download_model(  # noqa: SLF001 - the REST SDK the client wraps
+            job_id=job_id, role=role, party_id=party_id, task_name=TASK, path=tmp
+        )
+        client._ok(response, f"download the model of {TASK}")  # noqa: SLF001
+        files = sorted(Path(tmp).rglob("pytorch_model.bin"))
+        if not files:
+            found = [p.name for p in Path(tmp).rglob("*") if p.is_file()]
+            raise EngineError(f"{TASK} of job {job_id} has no pytorch_model.bin in its model output: {found}")
+        state = torch.load(files[0], map_location="cpu", weights_only=True)
+    return {k: v.numpy() for k, v in state.items()}

@@ -121,3 +121,9 @@ def run_nn_party(
 
     write_json(out / "model.json", {"loss_history": losses, "curves": {"test_accuracy": clock.test_accuracy}})
     return clock.summary()
+
+
+def params_path(work_dir: Path, job_id: str) -> Path:
+    """Where the guest of launcher fit ``job_id`` (``<session>/fit<i>``) left its final parameters."""
+    session, fit = job_id.split("/")
+    return Path(work_dir) / session / "out" / fit / "params.npz"
