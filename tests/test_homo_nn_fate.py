@@ -42,13 +42,13 @@ PARAM_BOUND = 1e-4
 def small_job(directory: Path) -> tuple[list[UploadRequest], HomoNNSettings]:
     config = load_config(scenario="mnist-cnn")
     full = SCENARIO.load(config)
-    small = full.frame.groupby("label").head(PER_CLASS).reset_index(drop=True)
+    small = full.frame.groupby("digit").head(PER_CLASS).reset_index(drop=True)
     data = SCENARIO.seed_data(Dataset(small, full.features, full.sha256, full.card, 0.0), config)
     requests = [
-        upload_request(p, data.parts[p], data.features, directory, f"pytest_nn_train_p{p}", label="label")
+        upload_request(p, data.parts[p], data.features, directory, f"pytest_nn_train_p{p}", label="digit")
         for p in data.parties
     ]
-    requests += [upload_request(p, data.test, data.features, directory, "pytest_nn_test", label="label")
+    requests += [upload_request(p, data.test, data.features, directory, "pytest_nn_test", label="digit")
                  for p in data.parties]
     return requests, HomoNNSettings(mnist_cnn_layers(), epochs=1, batch_size=32)
 
@@ -58,7 +58,7 @@ def nn_job(engine, requests: list[UploadRequest], settings: HomoNNSettings) -> F
     test = {t.party_id: t for t in tables if "_test_" in t.name}
     train = {t.party_id: t for t in tables if "_train_" in t.name}
     roles = load_config(scenario="mnist-cnn").roles
-    return FitJob(roles=roles, train=train, test=test, model=settings, label="label", id_column="sample_id")
+    return FitJob(roles=roles, train=train, test=test, model=settings, label="digit", id_column="sample_id")
 
 
 @pytest.fixture(scope="module")

@@ -34,22 +34,22 @@ def test_stratified_test_split_and_iid_thirds(dataset) -> None:  # noqa: ANN001
     assert isinstance(SCENARIO.partitioner(config), SizePartitioner)
     data = SCENARIO.seed_data(dataset, config)
     assert len(data.test) == int(5000 * TEST_SIZE)
-    assert data.test["label"].value_counts().tolist() == [100] * 10
+    assert data.test["digit"].value_counts().tolist() == [100] * 10
     assert set(data.train["sample_id"]).isdisjoint(data.test["sample_id"])
     sizes = [len(data.parts[p]) for p in data.parties]
     assert sum(sizes) == 4000 and max(sizes) - min(sizes) <= 1
     for p in data.parties:  # IID: every party holds every digit in about equal numbers
-        counts = data.parts[p]["label"].value_counts()
+        counts = data.parts[p]["digit"].value_counts()
         assert len(counts) == 10 and counts.max() - counts.min() <= 2
     again = SCENARIO.seed_data(dataset, config)
     assert all(data.parts[p]["sample_id"].tolist() == again.parts[p]["sample_id"].tolist() for p in data.parties)
 
 
 def test_dirichlet_partition_skews_labels(dataset) -> None:  # noqa: ANN001
-    config = load_config(scenario="mnist-cnn", partition={"kind": "dirichlet", "alpha": 0.1, "label": "label"})
+    config = load_config(scenario="mnist-cnn", partition={"kind": "dirichlet", "alpha": 0.1})
     assert isinstance(SCENARIO.partitioner(config), DirichletPartitioner)
     data = SCENARIO.seed_data(dataset, config)
-    shares = np.array([data.parts[p]["label"].value_counts(normalize=True).max() for p in data.parties])
+    shares = np.array([data.parts[p]["digit"].value_counts(normalize=True).max() for p in data.parties])
     assert shares.max() > 0.3  # some party is dominated by a few digits (IID would be ~0.1)
     assert sum(len(data.parts[p]) for p in data.parties) == 4000
 

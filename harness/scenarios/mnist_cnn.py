@@ -50,7 +50,7 @@ class MnistCNN(Scenario):
     summary = "MNIST digits, three parties, CNN on FATE HomoNN vs centralised and local-only PyTorch"
     default_data = Path("data/mnist/mnist_5k.csv.gz")
     model_family = "CNN (FATE HomoNN)"
-    label = "label"
+    label = "digit"
     id_column = "sample_id"
 
     def load(self, config: StudyConfig) -> Dataset:
@@ -76,7 +76,10 @@ class MnistCNN(Scenario):
         parties = list(config.data_parties())
         if study_partition_is_default(config):
             return SizePartitioner({p: 1 / len(parties) for p in parties}, stratify=self.label)
-        return partitioner_from_config(config.partition, party_ids=parties)
+        spec = dict(config.partition)
+        if spec.get("kind") == "dirichlet":
+            spec.setdefault("label", self.label)  # label skew over digits unless told otherwise
+        return partitioner_from_config(spec, party_ids=parties)
 
     def seed_data(self, dataset: Dataset, config: StudyConfig) -> NNSeedData:
         frame = dataset.frame

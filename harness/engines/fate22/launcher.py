@@ -315,6 +315,12 @@ class LauncherEngine(mapping.Fate22Engine):
         what, homo_lr = job
         self._say(f"validating: '{what}' again as a FATE-Flow job on {self.reference.name}")
         [theirs] = self.reference.run_many([(f"{what} (validation)", homo_lr)])
+        if family(homo_lr) == "homo_nn":
+            from harness.engines.fate22.nn_validation import compare_nn
+
+            engines = (self.reference.name, self.name)
+            block = compare_nn(self.reference, homo_lr, ours, theirs, self.work_dir, engines)
+            return block | {"job": what, "job_ids": {engines[0]: theirs.job_id, engines[1]: ours.job_id}}
         theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", homo_lr.roles.guest)
         block = compare_fits(theirs, ours, engines=(self.reference.name, self.name), id_column=homo_lr.id_column)
         return block | {
