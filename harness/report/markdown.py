@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from harness.report import nn as nn_report
 from harness.report.claims import gap_paragraphs, headline
 from harness.report.claims import render_summary_line as render_summary_line
 from harness.report.figures import FigurePlan
@@ -77,6 +78,7 @@ def render_markdown(results: Mapping[str, Any], figures: Sequence[FigurePlan]) -
                     _parties_section(results), _model_section(results), _run_section(results),
                     _gap_section(results)):
         lines += section
+    lines += nn_report.markdown_sections(results)  # the deep-learning scenarios' own sections
     return "\n".join(lines).rstrip() + "\n"
 
 
