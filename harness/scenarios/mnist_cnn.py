@@ -23,7 +23,6 @@ from harness.data import mnist
 from harness.data.partition import Partitioner, SizePartitioner, partitioner_from_config
 from harness.model.multiclass import multiclass_metrics
 from harness.model.nn import HomoNNSettings, mnist_cnn_layers
-from harness.model.nn_local import train_local
 from harness.study.arms import Arm
 from harness.study.nn_arms import NNSeedData, nn_arms
 from harness.study.scenario import Dataset, Scenario, file_sha256, say
@@ -108,6 +107,8 @@ class MnistCNN(Scenario):
     def fit_local(
         self, train: pd.DataFrame, test: pd.DataFrame, features: Sequence[str], config: StudyConfig
     ) -> tuple[np.ndarray, int]:
+        from harness.model.nn_local import train_local  # torch: only when an arm trains
+
         cols = list(features)
         fit = train_local(
             self.model_settings(config),

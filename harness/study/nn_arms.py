@@ -15,16 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from harness.engines.base import JobResult
 from harness.model.multiclass import rounds_to_reach
-from harness.model.nn_local import LocalFit, train_local
 from harness.study.arms import Arm, InProcessArm, PlannedFit, SeedContext, SeedOutcome, score_metrics, traffic_entry
 from harness.study.scenario import CENTRALIZED, FEDERATED, LOCAL_PREFIX, say
+
+if TYPE_CHECKING:
+    from harness.model.nn_local import LocalFit
 
 CURVES = "curves"
 COST = "cost"
@@ -83,6 +85,8 @@ def local_cost(fit: LocalFit, rows: int) -> dict[str, Any]:
 
 
 def fit_in_process(ctx: SeedContext, train: pd.DataFrame, name: str) -> tuple[dict, LocalFit]:
+    from harness.model.nn_local import train_local  # torch: only when an arm trains
+
     d = ctx.data
     settings = ctx.scenario.model_settings(ctx.config)
     x, y = d.arrays(train)
