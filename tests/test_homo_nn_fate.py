@@ -104,6 +104,6 @@ def test_launcher_and_fate_flow_agree_after_one_round(fits: dict) -> None:
     assert max(diffs.values()) <= PARAM_BOUND, diffs
     # Agreement must not be trivial: one round moved the weights away from their initial values.
     initial = {k: v.detach().numpy() for k, v in build_model(fits["settings"]).state_dict().items()}
-    assert max(float(np.max(np.abs(ours[k] - initial[k]))) for k in ours) > 1e-2
+    assert max(float(np.max(np.abs(ours[k] - initial[k]))) for k in ours) > 1e-3  # 4 Adam steps of 1e-3
     merged = fits["launcher"].scores.merge(fits["flow"].scores, on="sample_id", suffixes=("_l", "_f"))
     assert len(merged) == 80 and (merged["score_l"] == merged["score_f"]).mean() >= 0.97
