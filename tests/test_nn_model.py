@@ -75,3 +75,12 @@ def test_in_process_training_learns_a_separable_toy_problem() -> None:
     assert fit.test_accuracy[-1] > 0.8 and fit.test_accuracy[-1] > fit.test_accuracy[0] - 0.05
     assert np.mean(fit.predictions == y[200:]) == pytest.approx(fit.test_accuracy[-1])
     assert predict(build_model(settings()), x[:0]).shape == (0,)
+
+
+def test_lstm_model_through_fate_loader_takes_float_ids() -> None:
+    from harness.scenarios.imdb_lstm import LENGTH, lstm_layers
+
+    model = build_model(HomoNNSettings(lstm_layers(), classes=2))
+    ids = torch.randint(0, 500, (4, LENGTH)).float()  # FATE hands token ids over as floats
+    assert model(ids).shape == (4, 2)
+    assert sum(p.numel() for p in model.parameters()) == 500 * 128 + 4 * 64 * (128 + 64 + 2) + 64 * 2 + 2

@@ -177,3 +177,44 @@ class ConvergenceSummary(InProcessArm):
             "centralized_epochs_to_target": rounds_to_reach(curves.get(CENTRALIZED, []), target),
             "rounds_run": len(fed_curve),
         }
+
+
+TFIDF = "centralized tf-idf + logistic regression"
+
+
+def token_documents(frame: pd.DataFrame, features: Sequence[str]) -> list[str]:
+    """Each row's non-padding ids as one whitespace-separated document (ids are the tokens)."""
+    ids = frame[list(features)].to_numpy(np.int64)
+    return [" ".join(map(str, row[row != 0])) for row in ids]
+
+
+def tfidf_arm() -> Arm:
+    return TfidfBaselineArm()
+
+
+class TfidfBaselineArm(InProcessArm):
+    """A text classifier without deep learning, on the same (cut) token sequences: is the deep model worth it?"""
+
+    def finish(self, ctx: SeedContext, results: Sequence[JobResult], out: SeedOutcome) -> None:
+        import time
+
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+
+        d = ctx.data
+        rows = pd.concat([d.parts[p] for p in d.parties])
+        started = time.monotonic()
+        model = make_pipeline(
+            TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), min_df=2, sublinear_tf=True),  # noqa: S106
+            LogisticRegression(max_iter=2000, random_state=ctx.config.seed),
+        )
+        model.fit(token_documents(rows, d.features), rows[d.label].to_numpy())
+        predicted = model.predict(token_documents(d.test, d.features))
+        wall_s = time.monotonic() - started
+        out.arms[TFIDF], _ = ctx.scenario.metrics(d.test[d.label].to_numpy(), predicted.astype(float), ctx.config)
+        out.details[TFIDF] = {
+            "ran": "scikit-learn TF-IDF (word ids as tokens, 1-2 grams, min_df 2, sublinear tf) + logistic "
+            f"regression on the union of all partitions ({len(rows):,} rows), the same cut sequences as the deep model",
+            "wall_s": round(wall_s, 2),
+        }
