@@ -23,3 +23,18 @@ class LSTMClassifier(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         _, (last, _) = self.lstm(self.embedding(ids.long()))
         return self.head(last[-1])
+
+
+class CharCNN(nn.Module):
+    """Character embedding -> 1-D convolution -> max over time -> dense logits (Kim-style text CNN)."""
+
+    def __init__(self, vocabulary: int, embedding: int = 64, filters: int = 128, width: int = 5,
+                 classes: int = 10) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary, embedding, padding_idx=0)
+        self.conv = nn.Conv1d(embedding, filters, width)
+        self.head = nn.Linear(filters, classes)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(ids.long()).transpose(1, 2)  # (batch, embedding, time) for Conv1d
+        return self.head(torch.relu(self.conv(x)).amax(dim=2))
