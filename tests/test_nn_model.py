@@ -28,6 +28,8 @@ def test_layer_order_survives_more_than_ten_layers() -> None:
     # FATE's load_seq sorts its keys as strings: "10" < "2" would scramble an 11-layer model.
     keys = list(settings().model_conf()["kwargs"]["seq_conf"])
     assert keys == sorted(keys) and len(keys) == 11
+    # FATE-Flow's YAML made "000".."007" ints and left "008" text: load_seq then failed comparing them.
+    assert not any(k.isdigit() for k in keys)
 
 
 def test_every_build_starts_from_the_same_weights() -> None:

@@ -84,9 +84,10 @@ class HomoNNSettings:
             raise ConfigError(f"NN aggregator must be one of {', '.join(AGGREGATORS)}, got {self.aggregator!r}")
 
     def model_conf(self) -> dict[str, Any]:
-        """FATE's ``Sequential.to_dict`` layout. Zero-padded keys: load_seq sorts them as strings."""
+        """FATE's ``Sequential.to_dict`` layout. load_seq sorts the keys, and FATE-Flow's YAML turns
+        digit-only keys into ints (some of them: "008" stays text): zero-padded names sort as text."""
         return {
             "module_name": "fate.components.components.nn.torch.base",
             "item_name": "load_seq",
-            "kwargs": {"seq_conf": {f"{i:03d}": dict(entry) for i, entry in enumerate(self.layers)}},
+            "kwargs": {"seq_conf": {f"layer_{i:03d}": dict(entry) for i, entry in enumerate(self.layers)}},
         }
