@@ -92,7 +92,8 @@ def fit_in_process(ctx: SeedContext, train: pd.DataFrame, name: str) -> tuple[di
     x, y = d.arrays(train)
     x_test, y_test = d.arrays(d.test)
     say(f"{name}: {settings.epochs} epochs on {len(train):,} rows in-process")
-    fit = train_local(settings, x, y, x_test, y_test)
+    fit = train_local(settings, x, y, x_test, y_test,
+                      on_epoch=lambda e, acc: say(f"{name}: epoch {e}/{settings.epochs}, test accuracy {acc:.4f}"))
     metrics, _ = ctx.scenario.metrics(y_test, fit.predictions.astype(float), ctx.config)
     return metrics, fit
 
