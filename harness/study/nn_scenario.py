@@ -41,6 +41,8 @@ def class_counts(labels: pd.Series) -> dict[str, int]:
 
 class NNScenario(Scenario):
     id_column = "sample_id"
+    # Per-round test accuracy and cost are recorded by the launcher's party processes.
+    default_engine = "launcher"
     classes: tuple[int, ...]
     test_note: str  # for results.json: how the test set is chosen
 
