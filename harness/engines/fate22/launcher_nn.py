@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.engines.fate22.launcher_party import MATCH_ID, write_json
+
 
 class RoundClock:
     """Per-round seconds of one party, and the guest's test accuracy after each round."""
@@ -59,7 +61,7 @@ class RoundClock:
         return {"round_s": self.round_s, "compute_s": self.compute_s}
 
 
-def test_scorer(path: str, fit: Mapping[str, Any]) -> Callable[[Any], float]:
+def accuracy_scorer(path: str, fit: Mapping[str, Any]) -> Callable[[Any], float]:
     """Accuracy of a model on the test CSV (columns in file order, as FATE's reader keeps them)."""
     import pandas as pd
 
@@ -79,7 +81,6 @@ def run_nn_party(
     from fate.components.components.nn.runner.homo_default_runner import DefaultRunner
     from fate.components.core.essential import Role
 
-    from harness.engines.fate22.launcher_party import MATCH_ID
     from harness.model.nn import TORCH_DEFAULT_SEED
 
     torch.set_num_threads(1)
@@ -92,7 +93,7 @@ def run_nn_party(
     party = me[1]
     train = read_frame(ctx, fit["train"][party], fit)
     is_guest = me[0] == "guest"
-    clock = RoundClock(test_scorer(fit["test"][party], fit) if is_guest else None)
+    clock = RoundClock(accuracy_scorer(fit["test"][party], fit) if is_guest else None)
     train_set = runner._prepare_data(train, "train_data")
     # The weights a fresh FATE-Flow task process builds (see harness.model.nn).
     torch.manual_seed(TORCH_DEFAULT_SEED)
@@ -117,8 +118,6 @@ def run_nn_party(
     state = {k: v.detach().numpy() for k, v in trainer.model.state_dict().items()}
     np.savez(out / "params.npz", **state)
     losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
-    from harness.engines.fate22.launcher_party import write_json
-
     write_json(out / "model.json", {"loss_history": losses, "curves": {"test_accuracy": clock.test_accuracy}})
     return clock.summary()
 
