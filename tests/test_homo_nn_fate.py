@@ -62,27 +62,32 @@ def nn_job(engine, requests: list[UploadRequest], settings: HomoNNSettings) -> F
 
 
 @pytest.fixture(scope="module")
-def fits(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def job_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[UploadRequest], HomoNNSettings]:
     directory = tmp_path_factory.mktemp("homo_nn")
-    requests, settings = small_job(directory)
+    return (directory, *small_job(directory))
+
+
+@pytest.fixture(scope="module")
+def launcher_fit(job_inputs: tuple) -> dict:
+    directory, requests, settings = job_inputs
     launcher = LauncherEngine(directory / "launcher", progress=False)
     launcher.start()
     [ours] = launcher.run_many([("pytest HomoNN", nn_job(launcher, requests, settings))])
+    return {"result": ours, "params": dict(np.load(params_path(launcher.work_dir, ours.job_id))), "settings": settings}
+
+
+@pytest.fixture(scope="module")
+def flow_fit(job_inputs: tuple) -> dict:
+    _, requests, settings = job_inputs
     flow = StandaloneEngine(ROOT / ".fatelab" / "flow", progress=False)
     flow.start()
     job = nn_job(flow, requests, settings)
     [theirs] = flow.run_many([("pytest HomoNN", job)])
-    return {
-        "launcher": ours,
-        "launcher_params": dict(np.load(params_path(launcher.work_dir, ours.job_id))),
-        "flow": theirs,
-        "flow_params": flow_model_state(flow.client, theirs.job_id, job.roles.guest),
-        "settings": settings,
-    }
+    return {"result": theirs, "params": flow_model_state(flow.client, theirs.job_id, job.roles.guest)}
 
 
-def test_launcher_fit_reports_scores_curve_and_cost(fits: dict) -> None:
-    ours = fits["launcher"]
+def test_launcher_fit_reports_scores_curve_and_cost(launcher_fit: dict) -> None:
+    ours = launcher_fit["result"]
     assert len(ours.scores) == 80 and set(ours.scores["score"].unique()) <= set(range(10))
     metrics = multiclass_metrics(ours.scores["label"].to_numpy(), ours.scores["score"].to_numpy().astype(int),
                                  range(10))
@@ -96,14 +101,14 @@ def test_launcher_fit_reports_scores_curve_and_cost(fits: dict) -> None:
             assert len(party["round_s"]) == 1 and party["round_s"][0] >= party["compute_s"][0] > 0
 
 
-def test_launcher_and_fate_flow_agree_after_one_round(fits: dict) -> None:
-    ours, theirs = fits["launcher_params"], fits["flow_params"]
+def test_launcher_and_fate_flow_agree_after_one_round(launcher_fit: dict, flow_fit: dict) -> None:
+    ours, theirs = launcher_fit["params"], flow_fit["params"]
     assert sorted(ours) == sorted(theirs)
     diffs = {k: float(np.max(np.abs(ours[k] - theirs[k]))) for k in ours}
     print(json.dumps(diffs, indent=1))
     assert max(diffs.values()) <= PARAM_BOUND, diffs
     # Agreement must not be trivial: one round moved the weights away from their initial values.
-    initial = {k: v.detach().numpy() for k, v in build_model(fits["settings"]).state_dict().items()}
+    initial = {k: v.detach().numpy() for k, v in build_model(launcher_fit["settings"]).state_dict().items()}
     assert max(float(np.max(np.abs(ours[k] - initial[k]))) for k in ours) > 1e-3  # 4 Adam steps of 1e-3
-    merged = fits["launcher"].scores.merge(fits["flow"].scores, on="sample_id", suffixes=("_l", "_f"))
+    merged = launcher_fit["result"].scores.merge(flow_fit["result"].scores, on="sample_id", suffixes=("_l", "_f"))
     assert len(merged) == 80 and (merged["score_l"] == merged["score_f"]).mean() >= 0.97
