@@ -45,3 +45,13 @@ def test_nn_fit_outputs_read_back(tmp_path: Path) -> None:
     assert result.curves == {"test_accuracy": [0.5]} and result.coefficients == {}
     assert result.traffic["parties"]["guest:9999"]["round_s"] == [1.2] and result.traffic["bytes"] == 300
     assert params_path(tmp_path, result.job_id) == tmp_path / "sess" / "out" / "fit0" / "params.npz"
+
+
+def test_large_messages_sent_as_slice_tables_count_their_bytes() -> None:
+    from harness.engines.fate22.wire import table_tally
+
+    class SliceTable:  # what FATE's serdes pushes for a message above max_message_size: (index, bytes) rows
+        def collect(self) -> list[tuple[int, bytes]]:
+            return [(0, b"a" * 1000), (1, b"b" * 234)]
+
+    assert table_tally(SliceTable()).as_dict() == {"messages": 0, "bytes": 1234, "tables": 1, "table_rows": 2}

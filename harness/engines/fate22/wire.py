@@ -6,7 +6,7 @@ or ``push_table`` (a computing table; also how FATE ships a message larger than 
 size, as a table of slices). :class:`WireCounter` wraps those two methods on one federation object
 and counts, per recipient: messages, bytes (``len`` of the serialized payload), and for tables the
 rows (a table's size on the wire depends on the federation backend, so tables are counted by rows
-and their bytes only when the rows are byte strings, as FATE's message slices are).
+and the bytes of their byte-string keys and values, as in FATE's message slices).
 
 Rounds: FATE tags every message with its context namespace; HomoLR's FedAvg runs one aggregation
 per epoch under the namespace segments ``aggregation-<i>`` and ``loss_aggregation-<i>``
@@ -107,9 +107,15 @@ def party_label(party: Any) -> str:
 
 
 def table_tally(table: Any) -> Tally:
+    """A table's rows, and the bytes of its byte-string keys and values: FATE's slices of a large message
+    are (int index, bytes) rows, so a model too large for one message (HomoNN's) is counted by its bytes."""
     rows = list(table.collect())
-    size = sum(len(k) + len(v) for k, v in rows if isinstance(k, bytes) and isinstance(v, bytes))
+    size = sum(_byte_len(k) + _byte_len(v) for k, v in rows)
     return Tally(messages=0, bytes=size, tables=1, table_rows=len(rows))
+
+
+def _byte_len(value: Any) -> int:
+    return len(value) if isinstance(value, bytes | bytearray) else 0
 
 
 def fit_traffic(summaries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
