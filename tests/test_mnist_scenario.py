@@ -89,3 +89,20 @@ def test_convergence_rounds_and_bytes_to_centralised_minus_one_point() -> None:
     out.sections[CURVES] = {FEDERATED: [0.5], CENTRALIZED: [0.96]}
     ConvergenceSummary().finish(None, [], out)  # type: ignore[arg-type]
     assert out.sections["convergence"]["federated_rounds_to_target"] is None
+
+
+def test_report_renders_with_the_scenario_sections(dataset, tmp_path: Path) -> None:  # noqa: ANN001
+    from harness.report.markdown import render_markdown
+    from harness.report.nn import figure_plans
+
+    config = load_config(scenario="mnist-cnn")
+    data = SCENARIO.seed_data(dataset, config)
+    sections = SCENARIO.results_sections(config, data)
+    assert sections["partitioner"]["kind"] == "size" and sections["partitioner"]["stratify"] == "digit"
+    y = data.test["digit"].to_numpy()
+    metrics, _ = SCENARIO.metrics(y, y.astype(float), config)
+    results = {"run_id": "t", "arms": {FEDERATED: metrics, CENTRALIZED: metrics}, **sections,
+               "curves": {FEDERATED: [0.5, 1.0], CENTRALIZED: [1.0]}, "cost": {},
+               "model": {"family": SCENARIO.model_family, "settings": SCENARIO.model_settings(config).__dict__}}
+    text = render_markdown(results, figure_plans(results))
+    assert "Partitioner: `size`" in text and "## Deep-learning metrics" in text

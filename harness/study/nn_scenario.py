@@ -98,7 +98,9 @@ class NNScenario(Scenario):
                 "class_balance": class_counts(data.parts[p][self.label])}
             for p in data.parties
         }
-        iid = "IID: equal shares, stratified by label"
+        share = round(1 / len(data.parties), 6)
+        iid = {"kind": "size", "ratios": {p: share for p in data.parties}, "stratify": self.label,
+               "note": "IID: equal shares, stratified by label"}
         return {
             "parties": parties,
             "partitioner": iid if study_partition_is_default(config) else dict(config.partition),
