@@ -87,10 +87,12 @@ def test_a_scenario_brings_its_default_data_unless_data_is_given(add_module: Cal
 
 
 def test_discovery_skips_helpers_and_modules_without_a_scenario(add_module: Callable[[str, str], None]) -> None:
+    shipped = set(discover())
+    assert DEFAULT_SCENARIO in shipped
     add_module("_shared", TOY.format(name="hidden", data="x.csv"))
     add_module("notes", "SCENARIO = 'not a scenario object'\n")
     add_module("toy_two", TOY.format(name="toy-two", data="x.csv"))
-    assert set(discover()) == {DEFAULT_SCENARIO, "toy-two"}
+    assert set(discover()) == {*shipped, "toy-two"}
 
 
 def test_two_modules_with_one_name_are_an_error_naming_both(add_module: Callable[[str, str], None]) -> None:
