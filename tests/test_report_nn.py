@@ -36,7 +36,7 @@ def test_sections_show_metrics_cost_and_convergence() -> None:
     assert "| Federated" in text or "| federated" in text.lower()
     assert "0.40 MB" in text  # bytes per round per party
     assert "| 2 | 1.25 | 2.25 |" in text  # rounds, mean compute s, mean round s of the data parties
-    assert "not within the 2 rounds run" in text
+    assert "Federated did not reach it within the 2 rounds run" in text
     assert "### Recall per class" in text
 
 

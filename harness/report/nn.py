@@ -73,10 +73,10 @@ def _cost_lines(results: Mapping[str, Any], names: Sequence[str]) -> list[str]:
     conv = results.get("convergence") or {}
     if "target_accuracy" in conv:
         rounds, sent = conv.get("federated_rounds_to_target"), conv.get("federated_bytes_to_target")
-        reached = (f"round {rounds} ({sent / 1e6:.1f} MB sent by all parties together up to then)"
-                   if rounds is not None else f"not within the {conv.get('rounds_run')} rounds run")
+        reached = (f"reached it at round {rounds} ({sent / 1e6:.1f} MB sent by all parties together up to then)"
+                   if rounds is not None else f"did not reach it within the {conv.get('rounds_run')} rounds run")
         lines += ["", f"Target: centralised accuracy minus one point = {_f(conv['target_accuracy'])}. "
-                  f"Federated reached it at {reached}; centralised at epoch "
+                  f"Federated {reached}; centralised reached it at epoch "
                   f"{conv.get('centralized_epochs_to_target') or '—'}."]
     elif conv.get("note"):
         lines += ["", f"Convergence: {conv['note']}."]
