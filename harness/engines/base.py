@@ -19,11 +19,12 @@ if TYPE_CHECKING:
     # Types only: importing the trainer (torch) is not something an engine's caller should pay for.
     from harness.model.hetero_lr import HeteroLRSettings
     from harness.model.logreg import HomoLRSettings
+    from harness.model.nn import HomoNNSettings
     from harness.model.secureboost import SecureBoostSettings
 
     # The model families a fit can train. A new family (HomoNN, SecureBoost, HeteroLR) is one more
     # settings type here, registered in each engine's mapping module; nothing else dispatches on it.
-    ModelSettings = HomoLRSettings | SecureBoostSettings | HeteroLRSettings
+    ModelSettings = HomoLRSettings | HomoNNSettings | SecureBoostSettings | HeteroLRSettings
 
 NAMESPACE = "fatelab"
 
@@ -118,6 +119,8 @@ class JobResult:
     traffic: dict[str, Any] = field(default_factory=dict)
     # What a family reports beyond scores: a vertical fit's PSI counts and per-phase seconds.
     extras: dict[str, Any] = field(default_factory=dict)
+    # Per-round series (HomoNN on the launcher: the guest's "test_accuracy" after every round).
+    curves: dict[str, list[float]] = field(default_factory=dict)
 
 
 class Engine(Protocol):

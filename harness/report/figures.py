@@ -206,7 +206,9 @@ class FigurePlan:
 
 def plan_figures(results: Mapping[str, Any]) -> list[FigurePlan]:
     """The arms, sweep and ROC figures, each with its data, or with why it is not drawn."""
-    return [_arms_plan(results), _sweep_plan(results), _roc_plan(results)]
+    from harness.report import nn  # imports this module; the deep-learning scenarios draw their own
+
+    return nn.figure_plans(results) or [_arms_plan(results), _sweep_plan(results), _roc_plan(results)]
 
 
 def render_figures(results: Mapping[str, Any], out_dir: Path) -> list[FigurePlan]:

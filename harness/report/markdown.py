@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from harness.report import nn as nn_report
 from harness.report.claims import gap_paragraphs, headline
 from harness.report.claims import render_summary_line as render_summary_line
 from harness.report.figures import FigurePlan
@@ -79,6 +80,7 @@ def render_markdown(results: Mapping[str, Any], figures: Sequence[FigurePlan]) -
         lines += section
     for extra in results.get("report_sections") or []:  # a scenario's own sections (e.g. report/vertical.py)
         lines += _titled(str(extra["title"]), [str(line) for line in extra["lines"]])
+    lines += nn_report.markdown_sections(results)  # the deep-learning scenarios' own sections
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -159,6 +159,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> StudyConfig:
     if "data" not in raw and isinstance(raw.get("scenario"), str):
         # Each scenario brings its own default data.
         raw["data"] = get_scenario(raw["scenario"]).default_data
+    if "engine" not in raw and "inventory" not in raw and isinstance(raw.get("scenario"), str):
+        # ... and engine: the deep-learning scenarios' per-round curves come from the launcher.
+        raw["engine"] = get_scenario(raw["scenario"]).default_engine
     known = {f.name for f in dataclasses.fields(StudyConfig)}
     unknown = sorted(set(raw) - known)
     if unknown:

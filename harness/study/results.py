@@ -108,13 +108,15 @@ def assemble(
         "config": config.to_dict(),
         "data": {"input": str(config.data), "sha256": dataset.sha256, "card": dataset.card},
         **scenario.results_sections(config, seed_data),
-        "model": {"family": scenario.model_family, "settings": config.model.__dict__}
+        "model": {"family": scenario.model_family, "settings": scenario.model_settings(config).__dict__}
         | (engine.model_mapping(first_job).section() if first_job is not None else {}),
         "arms": outcome.arms,
         "arm_details": outcome.details,
         SWEEP: outcome.sections.get(SWEEP, []),
         "roc": outcome.roc,
         "timings": timings(clock, outcome, fits),
+        # A scenario's own per-seed blocks besides the sweep (the NN scenarios' curves, cost, convergence).
+        **{k: v for k, v in outcome.sections.items() if k != SWEEP},
     }
     doc["gap_note"] = gap_note(outcome.arms)
     return doc | engine_sections(engine)

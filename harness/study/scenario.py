@@ -81,6 +81,8 @@ class Scenario(ABC):
     # The label and sample-id columns of the prepared table.
     label: ClassVar[str]
     id_column: ClassVar[str]
+    # The engine a run uses unless told otherwise (StudyConfig's own default is standalone).
+    default_engine: ClassVar[str] = "standalone"
 
     @abstractmethod
     def load(self, config: StudyConfig) -> Dataset:

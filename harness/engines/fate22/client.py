@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from harness.engines.base import FitJob
+from harness.engines.fate22.homo_nn import build_nn_task, family
 from harness.engines.fate22.mapping import fit_params
 from harness.engines.jobs import LOG_LINES, TERMINAL_FAILURES, tail
 from harness.errors import EngineError
@@ -43,19 +44,23 @@ def build_fit_dag(job: FitJob, job_conf: Mapping[str, Any] | None = None) -> dic
         for index, host in enumerate(roles.hosts):
             reader.hosts[index].task_parameters(namespace=tables[host].namespace, name=tables[host].name)
         readers.append(reader)
-    homo_lr = HomoLR(
-        "homo_lr_0",
-        train_data=readers[0].outputs["output_data"],
-        validate_data=readers[1].outputs["output_data"],
-        **fit_params(job),
-    )
-    evaluation = Evaluation(
-        "evaluation_0",
-        runtime_parties={"guest": roles.guest},
-        default_eval_setting="binary",
-        input_datas=[homo_lr.outputs["train_output_data"]],
-    )
-    pipeline.add_tasks([*readers, homo_lr, evaluation])
+    if family(job) == "homo_nn":
+        # The study scores HomoNN's predictions itself (multi-class); no Evaluation task.
+        pipeline.add_tasks([*readers, build_nn_task(job, *(r.outputs["output_data"] for r in readers))])
+    else:
+        homo_lr = HomoLR(
+            "homo_lr_0",
+            train_data=readers[0].outputs["output_data"],
+            validate_data=readers[1].outputs["output_data"],
+            **fit_params(job),
+        )
+        evaluation = Evaluation(
+            "evaluation_0",
+            runtime_parties={"guest": roles.guest},
+            default_eval_setting="binary",
+            input_datas=[homo_lr.outputs["train_output_data"]],
+        )
+        pipeline.add_tasks([*readers, homo_lr, evaluation])
     for key, value in job_conf.items():
         pipeline.conf.set(key, value)
     pipeline.compile()

@@ -26,6 +26,7 @@ from harness.engines.fate22.client import (
     upload_meta,
 )
 from harness.engines.fate22.dag_hetero import build_hetero_dag, collect_hetero_result, is_hetero
+from harness.engines.fate22.homo_nn import collect_nn_result, family
 from harness.engines.jobs import JOB_TIMEOUT, Pace, Poll, Watch, nothing_down, wait_job, wall_seconds
 from harness.engines.upload_records import UploadRecords
 from harness.errors import EngineError
@@ -134,6 +135,8 @@ def collect_job_result(
 ) -> JobResult:
     """The guest's test scores and Evaluation metrics of a finished job, as one JobResult."""
     guest = job.roles.guest
+    if family(job) == "homo_nn":
+        return collect_nn_result(guest_client, job_id, job, wall_s=wall_s, tasks=task_timings(tasks))
     output = guest_client.output_frame(job_id, "guest", guest, "homo_lr_0")
     return JobResult(
         job_id=job_id,

@@ -35,6 +35,7 @@ import pandas as pd
 
 from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import mapping
+from harness.engines.fate22.homo_nn import family
 from harness.engines.fate22.launcher_party import OUTCOME
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
@@ -81,6 +82,7 @@ def build_plan(
                 "parties": [list(p) for p in job.roles.party_roles()],
                 "train": {p: path_of(t) for p, t in job.train.items()},
                 "test": {p: path_of(t) for p, t in job.test.items()},
+                "family": family(job),
                 "params": mapping.fit_params(job),
                 "label": job.label,
                 "id_column": job.id_column,
@@ -198,7 +200,6 @@ def read_fit(out_dir: Path, index: int, job: FitJob, session: str) -> JobResult:
         from harness.engines.fate22.launcher_hetero import hetero_result
 
         return hetero_result(fit_dir, f"{session}/fit{index}", job, scores, model, wires)
-    state = model["model"]["state_dict"]
     guest_wire = next(w for w in wires if w["party"] == f"guest:{job.roles.guest}")
     return JobResult(
         job_id=f"{session}/fit{index}",
@@ -206,12 +207,21 @@ def read_fit(out_dir: Path, index: int, job: FitJob, session: str) -> JobResult:
         fate_metrics={},
         wall_s=float(guest_wire["wall_s"]),
         loss_history=[float(x) for x in model.get("loss_history", [])],
-        coefficients={
-            "weight": [float(x) for x in state["models.0.weight"][0]],
-            "bias": [float(x) for x in state.get("models.0.bias", [])],
-        },
+        coefficients=lr_coefficients(model),
         traffic=fit_traffic([{k: v for k, v in w.items() if k != "wall_s"} for w in wires]),
+        curves=dict(model.get("curves", {})),
     )
+
+
+def lr_coefficients(model: dict[str, Any]) -> dict[str, list[float]]:
+    """HomoLR's weight and bias from the guest's model.json; HomoNN fits keep theirs in params.npz."""
+    if "model" not in model:
+        return {}
+    state = model["model"]["state_dict"]
+    return {
+        "weight": [float(x) for x in state["models.0.weight"][0]],
+        "bias": [float(x) for x in state.get("models.0.bias", [])],
+    }
 
 
 class LauncherEngine(mapping.Fate22Engine):
@@ -315,6 +325,12 @@ class LauncherEngine(mapping.Fate22Engine):
         what, homo_lr = job
         self._say(f"validating: '{what}' again as a FATE-Flow job on {self.reference.name}")
         [theirs] = self.reference.run_many([(f"{what} (validation)", homo_lr)])
+        if family(homo_lr) == "homo_nn":
+            from harness.engines.fate22.nn_validation import compare_nn
+
+            engines = (self.reference.name, self.name)
+            block = compare_nn(self.reference, homo_lr, ours, theirs, self.work_dir, engines)
+            return block | {"job": what, "job_ids": {engines[0]: theirs.job_id, engines[1]: ours.job_id}}
         theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", homo_lr.roles.guest)
         block = compare_fits(theirs, ours, engines=(self.reference.name, self.name), id_column=homo_lr.id_column)
         return block | {

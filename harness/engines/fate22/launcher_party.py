@@ -89,7 +89,12 @@ def run_fit(
     out.mkdir(parents=True, exist_ok=True)
     ctx, counter = counted_context(f"{plan['session']}-fit{index}", f"fit{index}", me, parties, computing)
     started = time.monotonic()
-    if fit["params"].get("family", "homo_lr") != "homo_lr":  # vertical fits: PSI first, FATE's hetero classes
+    extra: dict[str, Any] = {}
+    if fit.get("family") == "homo_nn":
+        from harness.engines.fate22.launcher_nn import run_nn_party
+
+        extra = run_nn_party(ctx, fit, me, out, read_frame)
+    elif fit["params"].get("family", "homo_lr") != "homo_lr":  # vertical fits: PSI first, FATE's hetero classes
         from harness.engines.fate22.launcher_hetero import run_hetero
 
         run_hetero(ctx, fit, me, out, counter)
@@ -99,7 +104,7 @@ def run_fit(
         HomoLRServer().fit(ctx.sub_ctx("train"))
     else:
         fit_client(ctx, fit, me, out)
-    summary = counter.summary() | {"wall_s": time.monotonic() - started}
+    summary = counter.summary() | {"wall_s": time.monotonic() - started} | extra
     write_json(out / f"wire_{me[0]}_{me[1]}.json", summary)
 
 

@@ -127,3 +127,13 @@ settings_params.register(SecureBoostSettings, mapping_hetero.secureboost_params)
 settings_params.register(HeteroLRSettings, mapping_hetero.hetero_lr_params)
 settings_mapping.register(SecureBoostSettings, mapping_hetero.secureboost_mapping)
 settings_mapping.register(HeteroLRSettings, mapping_hetero.hetero_lr_mapping)
+# ------------------------------------------------------------------ HomoNN (harness/engines/fate22/homo_nn.py)
+def _register_homo_nn() -> None:
+    from harness.engines.fate22 import homo_nn
+    from harness.model.nn import HomoNNSettings
+
+    settings_params.register(HomoNNSettings, homo_nn.nn_params)
+    settings_mapping.register(HomoNNSettings, homo_nn.nn_mapping)
+
+
+_register_homo_nn()

@@ -1,0 +1,109 @@
+"""Deep-learning scenarios (HomoNN): what MNIST, IMDB and THUCNews share.
+
+A subclass supplies the data (``load``), the held-out test set (``split``), the model
+(``model_settings``) and its ``classes``; this base deals the training rows to the parties, plans the
+NN arms (:mod:`harness.study.nn_arms`), trains the in-process arms and computes the multi-class metrics.
+Partition: ``config.partition`` when the run sets one (``dirichlet`` skews over this scenario's label
+unless told otherwise), else IID: equal shares, stratified by label.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from harness.data.partition import Partitioner, SizePartitioner, partitioner_from_config
+from harness.model.multiclass import multiclass_metrics
+from harness.model.nn import HomoNNSettings
+from harness.study.arms import Arm
+from harness.study.nn_arms import NNSeedData, nn_arms
+from harness.study.scenario import Dataset, Scenario, say
+
+if TYPE_CHECKING:
+    from harness.study.config import StudyConfig
+
+
+def study_partition_is_default(config: StudyConfig) -> bool:
+    from harness.study.config import StudyConfig
+
+    field = next(f for f in dataclasses.fields(StudyConfig) if f.name == "partition")
+    return dict(config.partition) == field.default_factory()  # type: ignore[misc]
+
+
+def class_counts(labels: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in labels.value_counts().sort_index().items()}
+
+
+class NNScenario(Scenario):
+    id_column = "sample_id"
+    # Per-round test accuracy and cost are recorded by the launcher's party processes.
+    default_engine = "launcher"
+    classes: tuple[int, ...]
+    test_note: str  # for results.json: how the test set is chosen
+
+    @abstractmethod
+    def split(self, dataset: Dataset, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Training rows and the held-out test rows for ``config.seed``."""
+
+    @abstractmethod
+    def model_settings(self, config: StudyConfig) -> HomoNNSettings: ...
+
+    def partitioner(self, config: StudyConfig) -> Partitioner:
+        parties = list(config.data_parties())
+        if study_partition_is_default(config):
+            return SizePartitioner({p: 1 / len(parties) for p in parties}, stratify=self.label)
+        spec = dict(config.partition)
+        if spec.get("kind") == "dirichlet":
+            spec.setdefault("label", self.label)
+        return partitioner_from_config(spec, party_ids=parties)
+
+    def seed_data(self, dataset: Dataset, config: StudyConfig) -> NNSeedData:
+        train, test = self.split(dataset, config)
+        train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+        parts = self.partitioner(config).partition(train, config.seed)
+        data = NNSeedData(train, test, parts, dataset.features, self.label, self.id_column,
+                          tuple(config.data_parties()))
+        say(f"partitions: {', '.join(f'{p}: {len(parts[p]):,}' for p in data.parties)}; test set {len(test):,} rows")
+        return data
+
+    def arms(self, config: StudyConfig) -> Sequence[Arm]:
+        return nn_arms()
+
+    def fit_local(
+        self, train: pd.DataFrame, test: pd.DataFrame, features: Sequence[str], config: StudyConfig
+    ) -> tuple[np.ndarray, int]:
+        from harness.model.nn_local import train_local  # torch: only when an arm trains
+
+        cols = list(features)
+        fit = train_local(
+            self.model_settings(config),
+            train[cols].to_numpy(np.float32),
+            train[self.label].to_numpy(np.int64),
+            test[cols].to_numpy(np.float32),
+            test[self.label].to_numpy(np.int64),
+        )
+        return fit.predictions.astype(float), len(fit.test_accuracy)
+
+    def metrics(self, y: np.ndarray, scores: np.ndarray, config: StudyConfig) -> tuple[dict, dict]:
+        return multiclass_metrics(y.astype(np.int64), np.rint(scores).astype(np.int64), self.classes), {}
+
+    def results_sections(self, config: StudyConfig, data: NNSeedData) -> dict[str, Any]:
+        parties = {
+            p: {"train_rows": len(data.parts[p]), "test_rows": len(data.test),
+                "class_balance": class_counts(data.parts[p][self.label])}
+            for p in data.parties
+        }
+        share = round(1 / len(data.parties), 6)
+        iid = {"kind": "size", "ratios": {p: share for p in data.parties}, "stratify": self.label,
+               "note": "IID: equal shares, stratified by label"}
+        return {
+            "parties": parties,
+            "partitioner": iid if study_partition_is_default(config) else dict(config.partition),
+            "test_split": self.test_note,
+            "balance": "none",
+        }
