@@ -36,6 +36,7 @@ import pandas as pd
 from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import mapping
 from harness.engines.fate22.launcher_party import OUTCOME
+from harness.engines.fate22.spark import SparkComputing
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
 from harness.errors import EngineError
@@ -59,9 +60,15 @@ def launch_parties(jobs: Sequence[FitJob]) -> list[tuple[str, str]]:
 
 
 def build_plan(
-    jobs: Sequence[tuple[str, FitJob]], paths: Mapping[tuple[str, str], Path], *, session: str, out_dir: Path
+    jobs: Sequence[tuple[str, FitJob]],
+    paths: Mapping[tuple[str, str], Path],
+    *,
+    session: str,
+    out_dir: Path,
+    spark: Mapping[str, SparkComputing] | None = None,
 ) -> dict[str, Any]:
-    """What every party process reads: the fits in order, each party's CSVs, FATE's HomoLR parameters."""
+    """What every party process reads: the fits in order, each party's CSVs, FATE's HomoLR parameters,
+    and the Spark settings of each party that computes on Spark."""
 
     def path_of(table: Table) -> str:
         key = (table.party_id, table.name)
@@ -86,7 +93,10 @@ def build_plan(
                 "id_column": job.id_column,
             }
         )
-    return {"session": session, "out_dir": str(out_dir), "fits": fits}
+    plan: dict[str, Any] = {"session": session, "out_dir": str(out_dir), "fits": fits}
+    if spark:
+        plan["spark"] = {party: computing.to_plan() for party, computing in spark.items()}
+    return plan
 
 
 def launch_command(
@@ -216,8 +226,11 @@ class LauncherEngine(mapping.Fate22Engine):
         timeout: float = LAUNCH_TIMEOUT,
         reference: StandaloneEngine | None = None,
         progress: bool | Progress = True,
+        spark: Mapping[str, SparkComputing] | None = None,
     ) -> None:
         self.work_dir = Path(work_dir)
+        # Parties whose data roles compute on Spark (FATE's Spark backend); the others on standalone.
+        self.spark = dict(spark or {})
         self.timeout = timeout
         self.progress = Progress.of(progress)
         # With a reference, the first job also runs as a FATE-Flow job and the two fits are compared.
@@ -242,7 +255,12 @@ class LauncherEngine(mapping.Fate22Engine):
             "endpoint": "none: FATE's multi-process launcher (fate.arch.launchers), one process per party, "
             "standalone federation between them; no FATE-Flow",
             "work_dir": str(self.work_dir),
+            "computing": self.computing(),
         } | ({"last_launch": self.last_launch} if self.last_launch else {})
+
+    def computing(self) -> dict[str, dict[str, Any]]:
+        """Each Spark party's computing engine and master; parties not listed compute on standalone."""
+        return {party: {"computing": "spark", "master": c.master} for party, c in self.spark.items()}
 
     def placement(self) -> None:
         """Nothing moves: each party's process reads its CSV where the study wrote it."""
@@ -270,7 +288,7 @@ class LauncherEngine(mapping.Fate22Engine):
         launch_dir = self.work_dir / session
         out_dir, data_dir = launch_dir / "out", launch_dir / "data"
         out_dir.mkdir(parents=True)
-        plan = build_plan(jobs, self._paths, session=session, out_dir=out_dir.resolve())
+        plan = build_plan(jobs, self._paths, session=session, out_dir=out_dir.resolve(), spark=self.spark)
         plan_path = launch_dir / "plan.json"
         plan_path.write_text(json.dumps(plan, indent=1))
         parties = launch_parties([job for _, job in jobs])

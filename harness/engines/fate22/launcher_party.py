@@ -43,13 +43,32 @@ def run_party(plan_path: str, ctx: Any) -> None:
     """Every fit of the plan this party takes part in, in plan order (all parties agree on it)."""
     plan = json.loads(Path(plan_path).read_text())
     me = tuple(ctx.federation.local_party)
-    computing = forking_session(ctx.computing)
+    transport = forking_session(ctx.computing)
+    computing = party_computing(plan, me, transport)
     all_ready(ctx)
-    for fit in plan["fits"]:
-        parties = [tuple(p) for p in fit["parties"]]
-        if me not in parties:
-            continue
-        run_fit(plan, fit, me, parties, computing)
+    try:
+        for fit in plan["fits"]:
+            parties = [tuple(p) for p in fit["parties"]]
+            if me not in parties:
+                continue
+            run_fit(plan, fit, me, parties, computing, transport)
+    finally:
+        from harness.engines.fate22.spark import stop_spark
+
+        stop_spark()
+
+
+def party_computing(plan: Mapping[str, Any], me: tuple[str, str], transport: Any) -> Any:
+    """The party's computing session: Spark if the plan puts this party on Spark, else the standalone one.
+
+    Only data roles compute on tables; an arbiter only aggregates model updates, so it never needs Spark.
+    """
+    spark = plan.get("spark", {}).get(me[1])
+    if spark is None or me[0] == "arbiter":
+        return transport
+    from harness.engines.fate22.spark import spark_session
+
+    return spark_session(f"{plan['session']}-{me[0]}-{me[1]}", spark)
 
 
 def all_ready(ctx: Any) -> None:
@@ -82,7 +101,12 @@ def forking_session(computing: Any) -> Any:
 
 
 def run_fit(
-    plan: Mapping[str, Any], fit: Mapping[str, Any], me: tuple[str, str], parties: list, computing: Any
+    plan: Mapping[str, Any],
+    fit: Mapping[str, Any],
+    me: tuple[str, str],
+    parties: list,
+    computing: Any,
+    transport: Any,
 ) -> None:
     from fate.arch.context import Context
     from fate.arch.federation import FederationBuilder
@@ -92,10 +116,11 @@ def run_fit(
     index = fit["index"]
     out = Path(plan["out_dir"]) / f"fit{index}"
     out.mkdir(parents=True, exist_ok=True)
-    # One federation per fit: its own session id keeps every fit's messages apart.
+    # One federation per fit: its own session id keeps every fit's messages apart. It always rides on
+    # the standalone session (FATE's standalone federation stores messages there), whatever computes.
     federation = FederationBuilder(
         federation_session_id=f"{plan['session']}-fit{index}", party=me, parties=parties
-    ).build_standalone(computing)
+    ).build_standalone(transport)
     counter = WireCounter(f"{me[0]}:{me[1]}")
     counter.wrap(federation)
     ctx = Context(computing=computing, federation=federation).sub_ctx(f"fit{index}")
