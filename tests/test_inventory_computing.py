@@ -47,16 +47,19 @@ def test_a_spark_party_without_workers_runs_its_worker_on_its_own_host() -> None
     assert cluster.party(9998).computing.record("party9998") == {"computing": "spark", "workers": ["party9998"]}
 
 
+W1 = {"w1": {"ansible_host": "10.0.0.14"}}
+
+
 @pytest.mark.parametrize(
     ("party", "workers", "message"),
     [
         ({"computing": "eggroll"}, None, r"host party9998: computing 'eggroll' is not one of standalone, spark"),
-        ({"spark_workers": ["w1"]}, {"w1": {"ansible_host": "10.0.0.14"}}, r"spark_workers \['w1'\] given but computing is 'standalone'"),
+        ({"spark_workers": ["w1"]}, W1, r"spark_workers \['w1'\] given but computing is 'standalone'"),
         ({"computing": "spark", "spark_workers": "w1"}, None, r"spark_workers must be a list"),
-        ({"computing": "spark", "spark_workers": ["nope"]}, None, r"Spark worker 'nope' is not a host in the inventory"),
+        ({"computing": "spark", "spark_workers": ["nope"]}, None, r"Spark worker 'nope' is not a host in the inv"),
         ({"computing": "spark", "spark_workers": ["party9999"]}, None, r"Spark worker 'party9999' is a party's host"),
         ({"computing": "spark", "spark_workers": ["w1"]}, {"w1": {}}, r"Spark worker 'w1' has no ansible_host"),
-        ({"computing": "spark", "spark_workers": ["w1", "w1"]}, {"w1": {"ansible_host": "10.0.0.14"}}, r"lists a worker twice"),
+        ({"computing": "spark", "spark_workers": ["w1", "w1"]}, W1, r"lists a worker twice"),
     ],
 )
 def test_bad_computing_settings_name_the_host_and_value(

@@ -214,6 +214,18 @@ def read_fit(out_dir: Path, index: int, job: FitJob, session: str) -> JobResult:
     )
 
 
+def read_computing(out_dir: Path, parties: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """What each party process reported it computed on ("role:party" -> engine, and Spark's app)."""
+    found = {}
+    for role, party in parties:
+        path = out_dir / f"computing_{role}_{party}.json"
+        try:
+            found[f"{role}:{party}"] = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise EngineError(f"party {role}:{party} did not report its computing engine: {exc}") from exc
+    return found
+
+
 class LauncherEngine(mapping.Fate22Engine):
     """FATE 2.2's own multi-process launcher on this machine: one launch per ``run_many``."""
 
@@ -309,6 +321,7 @@ class LauncherEngine(mapping.Fate22Engine):
             "fits": len(jobs),
             "launch_s": round(wall_s, 2),
             "fit_s_sum": round(sum(r.wall_s for r in results), 2),
+            "computing": read_computing(out_dir, parties),
         }
         self._say(f"launch done in {wall_s:.1f} s ({self.last_launch['fit_s_sum']:.1f} s of it in fits)")
         if self.reference is not None:

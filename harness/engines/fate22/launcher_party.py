@@ -45,6 +45,7 @@ def run_party(plan_path: str, ctx: Any) -> None:
     me = tuple(ctx.federation.local_party)
     transport = forking_session(ctx.computing)
     computing = party_computing(plan, me, transport)
+    write_json(Path(plan["out_dir"]) / f"computing_{me[0]}_{me[1]}.json", computing_record(computing))
     all_ready(ctx)
     try:
         for fit in plan["fits"]:
@@ -98,6 +99,17 @@ def forking_session(computing: Any) -> Any:
     multiprocessing.set_start_method("fork", force=True)
     data_dir = computing.get_standalone_session().data_dir
     return CSession(session_id=f"{computing.session_id}_fork", data_dir=data_dir, options={"task_cores": 1})
+
+
+def computing_record(computing: Any) -> dict[str, Any]:
+    """What this party really computed on, read back from its session's backend (not from the plan)."""
+    backend = type(computing).__module__.split(".")
+    if "spark" in backend:
+        from pyspark import SparkContext
+
+        context = SparkContext.getOrCreate()
+        return {"engine": "spark", "master": context.master, "app_id": context.applicationId}
+    return {"engine": backend[-2] if len(backend) > 1 else backend[0]}
 
 
 def run_fit(
