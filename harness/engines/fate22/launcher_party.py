@@ -12,7 +12,10 @@ Each party process runs :func:`run_party`: for every fit of the plan it takes pa
 of exactly that fit's parties (``FederationBuilder(...).build_standalone``) on the process's
 computing session, counted by :class:`harness.engines.fate22.wire.WireCounter`, and FATE's own
 ``HomoLRClient`` / ``HomoLRServer`` as the ``homo_lr`` component runs them under FATE-Flow
-(``fate/components/components/homo_lr.py``: fit with the validate set, then predict it).
+(``fate/components/components/homo_lr.py``: fit with the validate set, then predict it). A data party
+the plan puts on Spark computes on FATE's Spark backend instead (:mod:`harness.engines.fate22.spark`);
+its federation still rides on a standalone session. Each party writes ``computing_<role>_<party>.json``:
+what it really computed on.
 Outputs go under the plan's ``out_dir``: ``fit<i>/scores.csv``, ``fit<i>/model.json``,
 ``fit<i>/wire_<role>_<party>.json``.
 """
