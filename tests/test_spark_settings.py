@@ -9,6 +9,7 @@ import pytest
 from harness.engines.base import FitJob, Roles, Table
 from harness.engines.fate22.launcher import build_plan
 from harness.engines.fate22.spark import SparkComputing
+from harness.engines.fate22.spark_watch import Starved
 from harness.errors import ConfigError
 from harness.model.logreg import HomoLRSettings
 
@@ -45,3 +46,22 @@ def test_the_plan_carries_spark_settings_for_the_spark_party_only(tmp_path: Path
     assert list(plan["spark"]) == ["9998"]
     assert plan["spark"]["9998"]["conf"]["spark.master"] == "local[1]"
     assert "spark" not in build_plan([("fit", job)], paths, session="s", out_dir=tmp_path)
+
+
+def test_starvation_trips_only_after_the_limit_with_a_job_waiting_and_no_executor() -> None:
+    starved = Starved()
+    assert not starved.step(0.0, busy=True, executors=0, limit=60)
+    assert not starved.step(59.0, busy=True, executors=0, limit=60)
+    assert starved.step(60.0, busy=True, executors=0, limit=60)
+
+
+def test_an_executor_or_an_idle_context_resets_the_clock() -> None:
+    starved = Starved()
+    starved.step(0.0, busy=True, executors=0, limit=60)
+    assert not starved.step(50.0, busy=True, executors=1, limit=60)
+    assert not starved.step(100.0, busy=True, executors=0, limit=60)
+    assert not starved.step(150.0, busy=False, executors=0, limit=60)
+    assert not starved.step(200.0, busy=True, executors=0, limit=60)
+    assert starved.step(260.0, busy=True, executors=0, limit=60)
+    with pytest.raises(ConfigError, match="executors_lost_s must be positive"):
+        SparkComputing(master="local[1]", executors_lost_s=0)

@@ -50,15 +50,22 @@ def run_party(plan_path: str, ctx: Any) -> None:
     computing = party_computing(plan, me, transport)
     write_json(Path(plan["out_dir"]) / f"computing_{me[0]}_{me[1]}.json", computing_record(computing))
     all_ready(ctx)
+    from harness.engines.fate22.spark import lost_executors, stop_spark
+    from harness.engines.fate22.spark_watch import SparkExecutorsLost
+
     try:
         for fit in plan["fits"]:
             parties = [tuple(p) for p in fit["parties"]]
             if me not in parties:
                 continue
             run_fit(plan, fit, me, parties, computing, transport)
+    except Exception as exc:
+        # FATE only sees "job cancelled"; say why the party's Spark cluster could not go on.
+        reason = lost_executors()
+        if reason is not None:
+            raise SparkExecutorsLost(reason) from exc
+        raise
     finally:
-        from harness.engines.fate22.spark import stop_spark
-
         stop_spark()
 
 

@@ -23,10 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.engines.fate22.spark_watch import ExecutorWatch
 from harness.errors import ConfigError
 
 MASTER_URL = re.compile(r"^(spark://[A-Za-z0-9.\-]+:\d{1,5}|local(\[(\d+|\*)\])?)$")
 MEMORY = re.compile(r"^\d+[kmgKMG]$")
+# The party process's watch on its SparkContext (one context per process).
+_WATCH: ExecutorWatch | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class SparkComputing:
     driver_memory: str = "512m"
     # The address executors reach this party's driver at: the party's own host, never a default route.
     driver_host: str = "127.0.0.1"
+    # No live executor for this long while a job waits: cancel and fail (spark_watch.py); Spark would wait forever.
+    executors_lost_s: float = 120.0
     # Spark's default is 200 shuffle partitions: far too many for tables of thousands of rows on 2 cores.
     conf: Mapping[str, str] = field(default_factory=lambda: {"spark.default.parallelism": "1"})
 
@@ -54,6 +59,8 @@ class SparkComputing:
                 raise ConfigError(f"Spark {name} {value!r} is not a JVM size", hint="e.g. 512m or 2g")
         if self.executor_cores < 1:
             raise ConfigError(f"Spark executor_cores must be at least 1, got {self.executor_cores}")
+        if self.executors_lost_s <= 0:
+            raise ConfigError(f"Spark executors_lost_s must be positive, got {self.executors_lost_s}")
 
     def spark_conf(self) -> dict[str, str]:
         """The context's settings: the party's master, small executors, this Python on the executors."""
@@ -68,7 +75,7 @@ class SparkComputing:
         }
 
     def to_plan(self) -> dict[str, Any]:
-        return {"conf": self.spark_conf()}
+        return {"conf": self.spark_conf(), "executors_lost_s": self.executors_lost_s}
 
 
 def spark_session(session_id: str, plan_entry: Mapping[str, Any]) -> Any:
@@ -80,12 +87,21 @@ def spark_session(session_id: str, plan_entry: Mapping[str, Any]) -> Any:
     # reads it from the environment when the context starts (spark.pyspark.python is spark-submit's only).
     os.environ["PYSPARK_PYTHON"] = sys.executable
     conf = SparkConf().setAppName(f"fatelab-{session_id}").setAll(list(plan_entry["conf"].items()))
-    SparkContext.getOrCreate(conf)
+    context = SparkContext.getOrCreate(conf)
+    global _WATCH
+    _WATCH = ExecutorWatch(context, float(plan_entry["executors_lost_s"])).start()
     return CSession(session_id)
+
+
+def lost_executors() -> str | None:
+    """Why the watch cancelled this party's Spark jobs, if it did."""
+    return _WATCH.reason if _WATCH is not None else None
 
 
 def stop_spark() -> None:
     """Stop the party's context, so the master frees its executor at once instead of on a timeout."""
+    if _WATCH is not None:
+        _WATCH.stop()
     if "pyspark" not in sys.modules:
         return
     from pyspark import SparkContext
