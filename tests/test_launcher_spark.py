@@ -16,12 +16,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
 from harness.engines.fate22.launcher import LauncherEngine
 from harness.engines.fate22.spark import SparkComputing
-from harness.engines.fate22.spark_cluster import local_spark
+from harness.engines.fate22.spark_cluster import LocalSpark, local_spark
+from harness.errors import EngineError
 from tests.test_launcher_fate import homo_lr_jobs, sample_job
 
 pytestmark = [
@@ -78,3 +82,32 @@ def test_the_spark_party_really_ran_on_the_cluster(fits: dict) -> None:
     finished = {app["id"]: app for app in fits["master"]["completedapps"]}
     assert spark["app_id"] in finished, f"the master does not list {spark['app_id']}: {list(finished)}"
     assert finished[spark["app_id"]]["state"] == "FINISHED"
+
+
+def kill_worker_once_busy(cluster: LocalSpark, killed: threading.Event) -> None:
+    """Kill the only worker a few seconds after the party's executor took its core."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            if any(w.get("coresused", 0) for w in cluster.state()["workers"]):
+                time.sleep(5)
+                cluster.kill_worker()
+                killed.set()
+                return
+        except OSError:
+            pass
+        time.sleep(1)
+
+
+def test_a_killed_worker_fails_the_spark_party_by_name(tmp_path: Path) -> None:
+    """Spark alone would wait forever for an executor (seen here: the fit hung until the launch timeout);
+    the party's watch cancels after ``executors_lost_s`` and the launch fails naming the cause."""
+    spec = {"sample": sample_job(tmp_path / "tables")}
+    with local_spark(tmp_path / "cluster") as cluster:
+        killed = threading.Event()
+        threading.Thread(target=kill_worker_once_busy, args=(cluster, killed), daemon=True).start()
+        spark = {SPARK_PARTY: SparkComputing(master=cluster.master_url, executors_lost_s=30)}
+        engine = LauncherEngine(tmp_path / "spark", progress=False, spark=spark, timeout=1200)
+        with pytest.raises(EngineError, match=r"host:9998 failed: SparkExecutorsLost: the Spark cluster spark://"):
+            engine.run_many(homo_lr_jobs(spec, engine))
+    assert killed.is_set()

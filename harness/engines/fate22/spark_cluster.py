@@ -20,7 +20,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,12 @@ class LocalSpark:
     master_url: str
     ui_url: str
     work_dir: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def kill_worker(self, index: int = 0) -> None:
+        """SIGKILL one worker and its executors (a host going away), for fault tests."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.workers[index].pid, signal.SIGKILL)
 
     def state(self) -> dict[str, Any]:
         """The master's own view (workers, running and completed applications), from its JSON endpoint."""
@@ -110,6 +116,7 @@ def local_spark(work_dir: Path, *, workers: int = 1, cores: int = 1, memory: str
             args = ["--host", HOST, "--cores", str(cores), "--memory", memory, "--webui-port", str(free_port()),
                     "--work-dir", str(work_dir / f"worker{n}"), cluster.master_url]
             processes.append(daemon("worker.Worker", args, work_dir / f"worker{n}.log", env))
+            cluster.workers.append(processes[-1])
         wait_for_workers(cluster, workers, processes)
         yield cluster
     finally:
