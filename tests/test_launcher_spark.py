@@ -11,7 +11,7 @@ Then the fault: the cluster's only worker killed mid-fit must fail the Spark par
 (``SparkExecutorsLost``), not hang.
 
 Needs ``make setup-spark`` (pyspark, requirements/spark.txt) and a Java runtime; skipped otherwise.
-Costs three launches (measured at load ~30 on 2 shared cores: 302 s for the comparison, 291 s for the fault).
+Costs three launches (measured at load ~30 on 2 shared cores: 302 s for the comparison, 324 s for the fault).
 """
 
 from __future__ import annotations
