@@ -19,7 +19,7 @@ ANSIBLE_STAMP := $(VENV_ANSIBLE)/.fatelab-setup-$(shell sha256sum requirements/a
 # "nothing left" status must not count as pip failing.
 QUIET_PIP := { grep -v -e "is ignored" -e "editable" -e "!!" -e "\*\*\*\*" -e "folders in your" -e "name as your" -e "with strategy" -e "^ *$$" || true; }
 
-.PHONY: help setup setup-ansible experiment security test test-fast test-lab lint bench bench-data bench-lab engine-start engine-stop engine-status \
+.PHONY: help setup setup-ansible setup-spark experiment security test test-fast test-lab lint bench bench-data bench-lab engine-start engine-stop engine-status \
         lab lab-destroy lab-status cluster verify destroy rebuild plan clean
 
 help: ## list the targets
@@ -46,6 +46,11 @@ $(ANSIBLE_STAMP):
 	@test -x $(VENV_ANSIBLE)/bin/python || $(PYTHON) -m venv $(VENV_ANSIBLE)
 	@set -o pipefail; $(VENV_ANSIBLE)/bin/pip install -q -r requirements/ansible.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
 	@rm -f $(VENV_ANSIBLE)/.fatelab-setup-*; touch $@
+
+setup-spark: setup ## add Apache Spark (pyspark, requirements/spark.txt) to .venv; needs Java 17 (docs/spark.md)
+	@command -v java >/dev/null || { echo "[setup] no java: apt-get install openjdk-17-jre-headless"; exit 1; }
+	@set -o pipefail; $(VENV)/bin/pip install -q --disable-pip-version-check -r requirements/spark.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
+	@$(PY) -c "import pyspark; print('[setup] pyspark', pyspark.__version__)"
 
 experiment: setup ## run a study (SCENARIO=name, listed by fatelab scenarios; DATA=path/to/loan.csv; INVENTORY=... for a cluster)
 	$(FATELAB) experiment $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(DATA),--data $(DATA)) $(if $(INVENTORY),--engine cluster --inventory $(INVENTORY)) $(ARGS)

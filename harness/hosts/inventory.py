@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.hosts.computing import Computing, check_workers_exclusive, party_computing
 from harness.ids import check_distinct_parties, party_id
 from harness.yaml_io import load_yaml_file
 
@@ -41,6 +42,7 @@ class Party:
     ssh_user: str | None = None
     key_file: str | None = None
     vars: Mapping[str, Any] = field(default_factory=dict)
+    computing: Computing = field(default_factory=Computing)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,9 @@ def cluster_from_mapping(raw: Any, name: str = "inventory") -> Cluster:
             hint="use the Ansible YAML inventory format: all: {vars: ..., children: ..., hosts: ...}",
         )
     host_vars, all_vars = flatten_hosts(raw["all"] or {})
-    parties = [_party(host, hv) for host, hv in host_vars.items() if PARTY_ID_VAR in hv]
+    party_hosts = [host for host, hv in host_vars.items() if PARTY_ID_VAR in hv]
+    parties = [_party(host, host_vars[host], host_vars, party_hosts) for host in party_hosts]
+    check_workers_exclusive({p.host: p.computing for p in parties})
     deployment = all_vars.get(DEPLOYMENT_VAR)
     if deployment is None and parties:
         deployment = parties[0].vars.get(DEPLOYMENT_VAR)
@@ -118,7 +122,9 @@ def _walk(
         _walk(body or {}, scope, out, path + (str(child),))
 
 
-def _party(host: str, hv: Mapping[str, Any]) -> Party:
+def _party(
+    host: str, hv: Mapping[str, Any], host_vars: Mapping[str, Mapping[str, Any]], party_hosts: list[str]
+) -> Party:
     address = hv.get("ansible_host")
     return Party(
         party_id=party_id(hv[PARTY_ID_VAR], f"host {host}"),
@@ -127,6 +133,7 @@ def _party(host: str, hv: Mapping[str, Any]) -> Party:
         ssh_user=hv.get("ansible_user"),
         key_file=hv.get("ansible_ssh_private_key_file"),
         vars=dict(hv),
+        computing=party_computing(host, hv, host_vars, party_hosts),
     )
 
 

@@ -37,6 +37,7 @@ from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import mapping
 from harness.engines.fate22.homo_nn import family
 from harness.engines.fate22.launcher_party import OUTCOME
+from harness.engines.fate22.spark import SparkComputing
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
 from harness.errors import EngineError
@@ -60,9 +61,15 @@ def launch_parties(jobs: Sequence[FitJob]) -> list[tuple[str, str]]:
 
 
 def build_plan(
-    jobs: Sequence[tuple[str, FitJob]], paths: Mapping[tuple[str, str], Path], *, session: str, out_dir: Path
+    jobs: Sequence[tuple[str, FitJob]],
+    paths: Mapping[tuple[str, str], Path],
+    *,
+    session: str,
+    out_dir: Path,
+    spark: Mapping[str, SparkComputing] | None = None,
 ) -> dict[str, Any]:
-    """What every party process reads: the fits in order, each party's CSVs, FATE's HomoLR parameters."""
+    """What every party process reads: the fits in order, each party's CSVs, FATE's HomoLR parameters,
+    and the Spark settings of each party that computes on Spark."""
 
     def path_of(table: Table) -> str:
         key = (table.party_id, table.name)
@@ -88,7 +95,10 @@ def build_plan(
                 "id_column": job.id_column,
             }
         )
-    return {"session": session, "out_dir": str(out_dir), "fits": fits}
+    plan: dict[str, Any] = {"session": session, "out_dir": str(out_dir), "fits": fits}
+    if spark:
+        plan["spark"] = {party: computing.to_plan() for party, computing in spark.items()}
+    return plan
 
 
 def launch_command(
@@ -222,6 +232,16 @@ def lr_coefficients(model: dict[str, Any]) -> dict[str, list[float]]:
         "weight": [float(x) for x in state["models.0.weight"][0]],
         "bias": [float(x) for x in state.get("models.0.bias", [])],
     }
+def read_computing(out_dir: Path, parties: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """What each party process reported it computed on ("role:party" -> engine, and Spark's app)."""
+    found = {}
+    for role, party in parties:
+        path = out_dir / f"computing_{role}_{party}.json"
+        try:
+            found[f"{role}:{party}"] = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise EngineError(f"party {role}:{party} did not report its computing engine: {exc}") from exc
+    return found
 
 
 class LauncherEngine(mapping.Fate22Engine):
@@ -236,8 +256,11 @@ class LauncherEngine(mapping.Fate22Engine):
         timeout: float = LAUNCH_TIMEOUT,
         reference: StandaloneEngine | None = None,
         progress: bool | Progress = True,
+        spark: Mapping[str, SparkComputing] | None = None,
     ) -> None:
         self.work_dir = Path(work_dir)
+        # Parties whose data roles compute on Spark (FATE's Spark backend); the others on standalone.
+        self.spark = dict(spark or {})
         self.timeout = timeout
         self.progress = Progress.of(progress)
         # With a reference, the first job also runs as a FATE-Flow job and the two fits are compared.
@@ -262,7 +285,12 @@ class LauncherEngine(mapping.Fate22Engine):
             "endpoint": "none: FATE's multi-process launcher (fate.arch.launchers), one process per party, "
             "standalone federation between them; no FATE-Flow",
             "work_dir": str(self.work_dir),
+            "computing": self.computing(),
         } | ({"last_launch": self.last_launch} if self.last_launch else {})
+
+    def computing(self) -> dict[str, dict[str, Any]]:
+        """Each Spark party's computing engine and master; parties not listed compute on standalone."""
+        return {party: {"computing": "spark", "master": c.master} for party, c in self.spark.items()}
 
     def placement(self) -> None:
         """Nothing moves: each party's process reads its CSV where the study wrote it."""
@@ -290,7 +318,7 @@ class LauncherEngine(mapping.Fate22Engine):
         launch_dir = self.work_dir / session
         out_dir, data_dir = launch_dir / "out", launch_dir / "data"
         out_dir.mkdir(parents=True)
-        plan = build_plan(jobs, self._paths, session=session, out_dir=out_dir.resolve())
+        plan = build_plan(jobs, self._paths, session=session, out_dir=out_dir.resolve(), spark=self.spark)
         plan_path = launch_dir / "plan.json"
         plan_path.write_text(json.dumps(plan, indent=1))
         parties = launch_parties([job for _, job in jobs])
@@ -311,6 +339,7 @@ class LauncherEngine(mapping.Fate22Engine):
             "fits": len(jobs),
             "launch_s": round(wall_s, 2),
             "fit_s_sum": round(sum(r.wall_s for r in results), 2),
+            "computing": read_computing(out_dir, parties),
         }
         self._say(f"launch done in {wall_s:.1f} s ({self.last_launch['fit_s_sum']:.1f} s of it in fits)")
         if self.reference is not None:

@@ -12,7 +12,10 @@ Each party process runs :func:`run_party`: for every fit of the plan it takes pa
 of exactly that fit's parties (``FederationBuilder(...).build_standalone``) on the process's
 computing session, counted by :class:`harness.engines.fate22.wire.WireCounter`, and FATE's own
 ``HomoLRClient`` / ``HomoLRServer`` as the ``homo_lr`` component runs them under FATE-Flow
-(``fate/components/components/homo_lr.py``: fit with the validate set, then predict it).
+(``fate/components/components/homo_lr.py``: fit with the validate set, then predict it). A data party
+the plan puts on Spark computes on FATE's Spark backend instead (:mod:`harness.engines.fate22.spark`);
+its federation still rides on a standalone session. Each party writes ``computing_<role>_<party>.json``:
+what it really computed on.
 Outputs go under the plan's ``out_dir``: ``fit<i>/scores.csv``, ``fit<i>/model.json``,
 ``fit<i>/wire_<role>_<party>.json``.
 """
@@ -43,13 +46,40 @@ def run_party(plan_path: str, ctx: Any) -> None:
     """Every fit of the plan this party takes part in, in plan order (all parties agree on it)."""
     plan = json.loads(Path(plan_path).read_text())
     me = tuple(ctx.federation.local_party)
-    computing = forking_session(ctx.computing)
+    transport = forking_session(ctx.computing)
+    computing = party_computing(plan, me, transport)
+    write_json(Path(plan["out_dir"]) / f"computing_{me[0]}_{me[1]}.json", computing_record(computing))
     all_ready(ctx)
-    for fit in plan["fits"]:
-        parties = [tuple(p) for p in fit["parties"]]
-        if me not in parties:
-            continue
-        run_fit(plan, fit, me, parties, computing)
+    from harness.engines.fate22.spark import lost_executors, stop_spark
+    from harness.engines.fate22.spark_watch import SparkExecutorsLost
+
+    try:
+        for fit in plan["fits"]:
+            parties = [tuple(p) for p in fit["parties"]]
+            if me not in parties:
+                continue
+            run_fit(plan, fit, me, parties, computing, transport)
+    except Exception as exc:
+        # FATE only sees "job cancelled"; say why the party's Spark cluster could not go on.
+        reason = lost_executors()
+        if reason is not None:
+            raise SparkExecutorsLost(reason) from exc
+        raise
+    finally:
+        stop_spark()
+
+
+def party_computing(plan: Mapping[str, Any], me: tuple[str, str], transport: Any) -> Any:
+    """The party's computing session: Spark if the plan puts this party on Spark, else the standalone one.
+
+    Only data roles compute on tables; an arbiter only aggregates model updates, so it never needs Spark.
+    """
+    spark = plan.get("spark", {}).get(me[1])
+    if spark is None or me[0] == "arbiter":
+        return transport
+    from harness.engines.fate22.spark import spark_session
+
+    return spark_session(f"{plan['session']}-{me[0]}-{me[1]}", spark)
 
 
 def all_ready(ctx: Any) -> None:
@@ -81,13 +111,29 @@ def forking_session(computing: Any) -> Any:
     return CSession(session_id=f"{computing.session_id}_fork", data_dir=data_dir, options={"task_cores": 1})
 
 
+def computing_record(computing: Any) -> dict[str, Any]:
+    """What this party really computed on, read back from its session's backend (not from the plan)."""
+    backend = type(computing).__module__.split(".")
+    if "spark" in backend:
+        from pyspark import SparkContext
+
+        context = SparkContext.getOrCreate()
+        return {"engine": "spark", "master": context.master, "app_id": context.applicationId}
+    return {"engine": backend[-2] if len(backend) > 1 else backend[0]}
+
+
 def run_fit(
-    plan: Mapping[str, Any], fit: Mapping[str, Any], me: tuple[str, str], parties: list, computing: Any
+    plan: Mapping[str, Any],
+    fit: Mapping[str, Any],
+    me: tuple[str, str],
+    parties: list,
+    computing: Any,
+    transport: Any,
 ) -> None:
     index = fit["index"]
     out = Path(plan["out_dir"]) / f"fit{index}"
     out.mkdir(parents=True, exist_ok=True)
-    ctx, counter = counted_context(f"{plan['session']}-fit{index}", f"fit{index}", me, parties, computing)
+    ctx, counter = counted_context(f"{plan['session']}-fit{index}", f"fit{index}", me, parties, computing, transport)
     started = time.monotonic()
     extra: dict[str, Any] = {}
     if fit.get("family") == "homo_nn":
@@ -108,10 +154,14 @@ def run_fit(
     write_json(out / f"wire_{me[0]}_{me[1]}.json", summary)
 
 
-def counted_context(session: str, name: str, me: tuple[str, str], parties: list, computing: Any) -> tuple[Any, Any]:
+def counted_context(
+    session: str, name: str, me: tuple[str, str], parties: list, computing: Any, transport: Any = None
+) -> tuple[Any, Any]:
     """A FATE Context over a federation of exactly ``parties``, its outgoing traffic counted.
 
-    One federation per fit: its own session id keeps every fit's messages apart.
+    One federation per fit: its own session id keeps every fit's messages apart. It always rides on a
+    standalone session (``transport``; FATE's standalone federation stores messages there), whatever
+    computes: a Spark party's ``computing`` is its Spark session.
     """
     from fate.arch.context import Context
     from fate.arch.federation import FederationBuilder
@@ -119,7 +169,7 @@ def counted_context(session: str, name: str, me: tuple[str, str], parties: list,
     from harness.engines.fate22.wire import WireCounter
 
     federation = FederationBuilder(federation_session_id=session, party=me, parties=parties).build_standalone(
-        computing
+        computing if transport is None else transport
     )
     counter = WireCounter(f"{me[0]}:{me[1]}")
     counter.wrap(federation)
