@@ -4,7 +4,7 @@ One federated HomoLR fit through the embedded FATE-Flow (standalone) and the sam
 multi-process launcher, on two data sets: the bundled Lending Club sample's tables exactly as
 ``make experiment`` builds them (3 parties, study settings), and FATE's own default-credit horizontal
 split (2 parties, first rows of each file). Both fits of each engine run in one go: two FATE-Flow
-jobs submitted together, one launch. Bounds: harness/study/validation.py.
+jobs submitted together, one launch. Bounds: harness/engines/validation.py.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from harness.data.split import Scaler, fit_scaler, stratified_split, synthetic_i
 from harness.engines.base import FitJob, Roles, UploadRequest
 from harness.engines.fate22.launcher import LauncherEngine
 from harness.engines.fate22.standalone import StandaloneEngine
+from harness.engines.validation import BOUNDS, compare_fits
 from harness.model.logreg import HomoLRSettings
 from harness.study.config import load_config
 from harness.study.pipeline import balance, upload_request
-from harness.study.validation import BOUNDS, compare_fits
 
 pytestmark = pytest.mark.fate
 

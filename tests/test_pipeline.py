@@ -75,7 +75,7 @@ class RecordingEngine:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RecordingEngine, Path, dict]:
     reports = tmp_path_factory.mktemp("reports")
-    config = load_config(work_dir=ROOT / ".fatelab" / "work", reports_dir=reports)
+    config = load_config(work_dir=ROOT / ".fatelab" / "work", reports_dir=reports, seeds=1)
     engine = RecordingEngine()
     run_dir, results = run_study(config, engine)
     return engine, run_dir, results

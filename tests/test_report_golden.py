@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from harness.report import figures as plots
-from harness.report import markdown as report
+from harness.report.write import write_report
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "report"
 TOKEN_PNG = b"\x89PNG\r\n\x1a\n" + b"golden figure stub"
@@ -38,5 +38,5 @@ def stub_figures(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("name", ["results.json", "report.md", "report.html"])
 def test_launcher_run_renders_to_the_golden_files(tmp_path: Path, name: str) -> None:
     results = json.loads((GOLDEN / "results.json").read_text(encoding="utf-8"))
-    run_dir = report.write_report(results, tmp_path)
+    run_dir = write_report(results, tmp_path)
     assert (run_dir / name).read_bytes() == (GOLDEN / name).read_bytes()

@@ -13,14 +13,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.arm_names import CENTRALIZED as CENTRALIZED
+from harness.arm_names import FEDERATED as FEDERATED
+from harness.arm_names import LOCAL_PREFIX as LOCAL_PREFIX
 from harness.report.format import DASH, is_number, plain, split_label
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
 
-FEDERATED = "federated"
-CENTRALIZED = "centralized"
-LOCAL_PREFIX = "local:"
 
 
 def to_jsonable(value: Any, where: str = "results") -> Any:

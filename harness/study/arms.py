@@ -239,7 +239,7 @@ class SweepArm:
                     "ratio": list(ratio),
                     "parties": parties,
                     "rows": {p: len(split[p]) for p in parties},
-                    "federated": metrics,
+                    FEDERATED: metrics,
                     "fate_metrics": result.fate_metrics,
                     "job_ids": [result.job_id],
                     "wall_s": round(result.wall_s, 2),

@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from harness.arm_names import CENTRALIZED as CENTRALIZED
+from harness.arm_names import FEDERATED as FEDERATED
+from harness.arm_names import LOCAL_PREFIX as LOCAL_PREFIX
 from harness.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -39,10 +42,6 @@ if TYPE_CHECKING:
 SCENARIOS_PACKAGE = "harness.scenarios"
 DEFAULT_SCENARIO = "lending-club-homolr"
 
-# The arms every scenario has, by the names results.json and the report use (harness/report/markdown.py).
-FEDERATED = "federated"
-CENTRALIZED = "centralized"
-LOCAL_PREFIX = "local:"
 
 
 def file_sha256(path: Path) -> str:
