@@ -130,7 +130,9 @@ class CountProgress:
 
     def line(self) -> str:
         eta = self.eta_s()
-        left = f", ETA {eta:.0f} s" if eta is not None else ", ETA after the first fits"
+        left = f", ETA {eta:.0f} s" if eta is not None else f", ETA after the first {self.unit}s"
+        if self.done >= self.total:
+            left = ", waiting for the processes to exit"
         return (f"[fatelab] {self.what}: {self.done}/{self.total} {self.unit}s done, "
                 f"{self.clock() - self.started:.0f} s elapsed{left}")
 
