@@ -47,7 +47,7 @@ $(ANSIBLE_STAMP):
 	@set -o pipefail; $(VENV_ANSIBLE)/bin/pip install -q -r requirements/ansible.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
 	@rm -f $(VENV_ANSIBLE)/.fatelab-setup-*; touch $@
 
-experiment: setup ## run a study (SCENARIO=name, listed by fatelab scenarios; DATA=path/to/loan.csv; INVENTORY=... for a cluster)
+experiment: setup ## run a study: 10 seeds on FATE's launcher + 1 FATE-Flow validation job (SCENARIO=, DATA=, INVENTORY= for a cluster, ARGS="--seeds N" / "--engine standalone")
 	$(FATELAB) experiment $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(DATA),--data $(DATA)) $(if $(INVENTORY),--engine cluster --inventory $(INVENTORY)) $(ARGS)
 
 test: setup ## run the test suite (unit tests + real FATE jobs on the embedded engine)
@@ -61,7 +61,7 @@ lint: setup ## ruff on the Python code
 
 bench: bench-data bench-lab ## all benchmarks (numbers recorded in docs/benchmarks.md)
 
-bench-data: setup ## preparation on an 887,379-row resampled file, experiment timings
+bench-data: setup ## preparation on an 887,379-row resampled file; the default study timed (FATE-Flow fit vs launcher fit, 10 seeds)
 	$(PY) -m harness.benchmarks.prepare_bench --rows 887379
 	$(PY) -m harness.benchmarks.experiment_timings
 
