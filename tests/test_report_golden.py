@@ -3,7 +3,8 @@
 ``tests/golden/report/results.json`` is the results.json of a full ``fatelab experiment --engine
 launcher`` run on the bundled sample; ``report.md`` and ``report.html`` beside it were rendered from it
 by the report writer before it was split into modules (commit 087ea9b). report.md was then also
-byte-identical to that run's own report.md. The figures are stubbed with a fixed token PNG so that
+byte-identical to that run's own report.md. Since then one intended change: the arms section names the
+engine behind its numbers (issue 11). The figures are stubbed with a fixed token PNG so that
 report.html (which embeds them) does not depend on matplotlib's version; the figure functions
 themselves are tested in test_report.py.
 """

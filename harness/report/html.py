@@ -176,6 +176,7 @@ def _arms_table(results: Mapping[str, Any], arms: Mapping[str, Any]) -> str:
     if thresholds:
         out.append(f'<p class="note">Threshold-dependent metrics (all but AUC and KS) at threshold '
                    f"{esc(', '.join(thresholds))}. All metrics on the held-out test set.</p>")
+    out.append(f'<p class="note">{esc(rv.engines_line(results))}</p>')
     missing = rv.missing_arms(results)
     if missing:
         out.append(f'<ul class="issues"><li>Missing (no result recorded): {esc(", ".join(missing))}</li></ul>')

@@ -38,6 +38,7 @@ from harness.report.results import (
     arm_metrics,
     arm_order,
     common_parties,
+    engines_line,
     error_text,
     is_ok,
     jobs_text,
@@ -135,9 +136,8 @@ def _arms_table(results: Mapping[str, Any], arms: Mapping[str, Any]) -> list[str
         notes.append(f"Threshold-dependent metrics (all but AUC and KS) at threshold {', '.join(thresholds)}.")
     if len({m.get("n") for m in ok_metrics}) > 1:
         notes.append("Arms were scored on test sets of different sizes, see the last column.")
-    if notes:
-        out += [" ".join(notes), ""]
-    return out
+    notes.append(engines_line(results))
+    return [*out, " ".join(notes), ""]
 
 
 def _sweep_section(results: Mapping[str, Any]) -> list[str]:

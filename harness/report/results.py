@@ -112,6 +112,18 @@ def arm_label(name: str, results: Mapping[str, Any]) -> str:
     return name
 
 
+def engines_line(results: Mapping[str, Any]) -> str:
+    """Which engine produced which numbers: the report says it beside every table of metrics."""
+    engine = (results.get("engine") or {}).get("name") or "the run's FATE engine"
+    text = (f"Engine behind the numbers: the federated arm and the sweep are FATE fits on {engine}; the "
+            "centralised and local-only arms are trained in-process (torch replica of FATE's HomoLR client).")
+    validation = results.get("validation")
+    if isinstance(validation, Mapping) and validation.get("engines"):
+        text += (f" The first federated fit was also run on {' and '.join(map(str, validation['engines']))} "
+                 "and compared (Validation, in the Run section).")
+    return text
+
+
 def best_local(results: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
     """The local-only arm with the highest AUC, and its metrics; None when none succeeded."""
     scored = [

@@ -233,7 +233,7 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
     out += ["## Intervals across seeds", "",
             f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions and SMOTE. "
             "Mean ± standard deviation [95% interval]; the last column says on how many seeds each number rests.",
-            ""]
+            "", rr.engines_line(results), ""]
     out += _md_table(intervals_table(results))
     out += ["## Paired comparisons", "", "Differences over the same seeds (first arm minus second).", ""]
     out += _md_table(comparisons_table(results))
@@ -274,7 +274,7 @@ def html_sections(results: Mapping[str, Any]) -> str:
            mk.paragraphs(method_lines(results), "note"), "</section>",
            '<h2 id="seed-intervals-section">Intervals across seeds</h2>',
            mk.paragraphs([f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions "
-                           "and SMOTE. Mean ± standard deviation [95% interval]."], "meta"),
+                           "and SMOTE. Mean ± standard deviation [95% interval].", rr.engines_line(results)], "meta"),
            _html_table(intervals_table(results)),
            '<h2 id="seed-comparisons-section">Paired comparisons</h2>', _html_table(comparisons_table(results))]
     sweep = sweep_table(results)
