@@ -10,7 +10,7 @@ from pathlib import Path
 
 from harness.errors import FatelabError
 from harness.interrupts import Interrupted
-from harness.progress import Progress
+from harness.progress import Progress, set_quiet
 
 FLOW_HOME = Path(".fatelab/flow")
 # One ledger per run of the FATE jobs it submitted (harness/engines/run_ledger.py).
@@ -244,6 +244,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     # The launcher's numbers are checked against one FATE-Flow job unless the run says not to.
     validate = config.engine == "launcher" and args.validate is not False
     config = dataclasses.replace(config, run_id=config.run_id or new_run_id())
+    set_quiet(args.quiet)
     engine = make_engine(config, progress=Progress.for_stream(quiet=args.quiet), validate=validate)
     with guarded_run(RUNS_DIR, config.run_id, engine, keep_orphans=args.keep_orphans) as guard:
         run_dir, _ = run_study(config, engine, after_start=guard.after_start)

@@ -14,6 +14,18 @@ from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import TextIO
 
+# --quiet: the run's own progress lines (study.scenario.say) stay silent, only its summary prints. Set
+# once by the CLI before the run; a module flag because scenarios say things from deep inside a seed.
+_quiet = [False]
+
+
+def set_quiet(quiet: bool) -> None:
+    _quiet[0] = bool(quiet)
+
+
+def is_quiet() -> bool:
+    return _quiet[0]
+
 
 class Progress(Enum):
     BAR = "bar"

@@ -140,7 +140,9 @@ def run_study(
     jobs_s = time.monotonic() - jobs_started
     # Score the fits and train the in-process baselines, seed by seed.
     outcomes: dict[int, SeedOutcome | SeedFailure] = {s: p for s, p in planned.items() if isinstance(p, SeedFailure)}
-    for plan, part in zip(plans, split_by_plan(plans, fit_results), strict=True):
+    for i, (plan, part) in enumerate(zip(plans, split_by_plan(plans, fit_results), strict=True), start=1):
+        if len(plans) > 1:
+            say(f"seed {plan.seed} ({i}/{len(plans)}): scoring its fits, training the in-process baselines")
         outcomes[plan.seed] = seed_or_error(plan.seed, lambda plan=plan, part=part: finish_seed(plan, part))
     first = usable([outcomes[s] for s in seeds], "finished")
     first_plan = planned[first.seed]
@@ -223,6 +225,6 @@ def report(doc: dict[str, Any], config: StudyConfig) -> tuple[Path, dict[str, An
     """Write reports/<run-id>/ and point reports/latest at it; print the one-line summary."""
     plain = to_jsonable(doc)
     run_dir = write_report(plain, config.reports_dir)
-    say(claims_line(plain) if has_seeds(plain) else render_summary_line(plain))
-    say(f"report: {run_dir / 'report.md'}")
+    say(claims_line(plain) if has_seeds(plain) else render_summary_line(plain), summary=True)
+    say(f"report: {run_dir / 'report.md'}", summary=True)
     return run_dir, plain

@@ -34,6 +34,7 @@ from harness.arm_names import CENTRALIZED as CENTRALIZED
 from harness.arm_names import FEDERATED as FEDERATED
 from harness.arm_names import LOCAL_PREFIX as LOCAL_PREFIX
 from harness.errors import ConfigError
+from harness.progress import is_quiet
 
 if TYPE_CHECKING:
     from harness.study.arms import Arm
@@ -53,9 +54,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def say(message: str) -> None:
-    """One of the run's own progress lines (printed even with --quiet, which silences engines' bars)."""
-    print(f"[fatelab] {message}", flush=True)
+def say(message: str, *, summary: bool = False) -> None:
+    """One of the run's own progress lines; with --quiet only the ``summary`` lines print."""
+    if summary or not is_quiet():
+        print(f"[fatelab] {message}", flush=True)
 
 
 @dataclass(frozen=True)
