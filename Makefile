@@ -52,7 +52,7 @@ setup-spark: setup ## add Apache Spark (pyspark, requirements/spark.txt) to .ven
 	@set -o pipefail; $(VENV)/bin/pip install -q --disable-pip-version-check -r requirements/spark.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
 	@$(PY) -c "import pyspark; print('[setup] pyspark', pyspark.__version__)"
 
-experiment: setup ## run a study (SCENARIO=name, listed by fatelab scenarios; DATA=path/to/loan.csv; INVENTORY=... for a cluster)
+experiment: setup ## run a study: 10 seeds on FATE's launcher + 1 FATE-Flow validation job (SCENARIO=, DATA=, INVENTORY= for a cluster, ARGS="--seeds N" / "--engine standalone")
 	$(FATELAB) experiment $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(DATA),--data $(DATA)) $(if $(INVENTORY),--engine cluster --inventory $(INVENTORY)) $(ARGS)
 
 security: setup ## the security and cost study (DATA=loan.csv; ARGS="--preset ci" for the CI-sized grid)
@@ -69,7 +69,7 @@ lint: setup ## ruff on the Python code
 
 bench: bench-data bench-lab ## all benchmarks (numbers recorded in docs/benchmarks.md)
 
-bench-data: setup ## preparation on an 887,379-row resampled file, experiment timings, PSI vs id-set size
+bench-data: setup ## preparation on an 887,379-row resampled file; the default study timed (FATE-Flow fit vs launcher fit, 10 seeds); PSI vs id-set size
 	$(PY) -m harness.benchmarks.prepare_bench --rows 887379
 	$(PY) -m harness.benchmarks.experiment_timings
 	$(PY) -m harness.benchmarks.psi_bench --sizes 1000 10000 100000 --out $(BENCH_DIR)/psi.json

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from harness.errors import FatelabError
 from harness.interrupts import Interrupted
-from harness.progress import Progress
+from harness.progress import Progress, set_quiet
 
 FLOW_HOME = Path(".fatelab/flow")
 # One ledger per run of the FATE jobs it submitted (harness/engines/run_ledger.py).
@@ -18,7 +18,10 @@ RUNS_DIR = Path(".fatelab/runs")
 
 EPILOG = """\
 typical use:
-  fatelab experiment                         the whole study on the bundled 5k-row sample
+  fatelab experiment                         the whole study on the bundled 5k-row sample: 10 seeds on FATE's
+                                             launcher, the first fit validated as one embedded FATE-Flow job
+  fatelab experiment --seeds 3               ... on 3 seeds (42, 43, 44)
+  fatelab experiment --engine standalone     ... every fit as a FATE-Flow job (1 seed unless --seeds)
   fatelab scenarios                          the studies this harness can run, one line each
   fatelab experiment --scenario NAME         ... another one (docs/scenarios.md)
   fatelab experiment --data ~/loan.csv       ... on the full Kaggle Lending Club loan.csv
@@ -73,10 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser(
         "experiment",
         help="run the whole study and write a report",
-        description="Run one scenario (default lending-club-homolr): prepare the data (reused when unchanged), "
-        "split 70/30, partition the training rows among the parties, balance each party with SMOTE, upload each "
-        "party's table into FATE (reused when unchanged), run the federated HomoLR job and the two-party "
-        "distribution sweep, train the centralised and local-only baselines, and write reports/<run-id>/.",
+        description="Run one scenario (default lending-club-homolr) on one or more seeds: prepare the data (reused "
+        "when unchanged); per seed split 70/30, partition the training rows among the parties and balance each "
+        "party with SMOTE; run every seed's federated HomoLR fit and two-party distribution sweep in FATE (by "
+        "default one launch of FATE's own launcher, the first fit checked against one embedded FATE-Flow job), "
+        "train the centralised and local-only baselines, and write reports/<run-id>/ with intervals, paired "
+        "comparisons and claim verdicts across the seeds.",
     )
     exp.add_argument(
         "--scenario", help="which study to run (default lending-club-homolr; `fatelab scenarios` lists them)"
@@ -87,15 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="the scenario's input (default: its own; data/loan_2011q4_head5k.csv for Lending Club)",
     )
     exp.add_argument("--config", type=Path, help="YAML file with study settings (see docs/configuration.md)")
-    exp.add_argument("--seed", type=int, help="seed for the split, partitions and SMOTE (default 42)")
+    exp.add_argument("--seed", type=int, help="first seed for the split, partitions and SMOTE (default 42)")
+    exp.add_argument(
+        "--seeds",
+        help="how many seeds (seed, seed+1, ...), each redrawing split, partitions and SMOTE; with more than one "
+        "the report gives intervals, paired comparisons and claim verdicts (default 10 with the launcher "
+        "engine, 1 with FATE-Flow engines)",
+    )
     exp.add_argument("--epochs", type=int, help="HomoLR epochs (default 20)")
     exp.add_argument("--no-sweep", action="store_true", help="skip the two-party distribution sweep (5 FATE jobs)")
     exp.add_argument(
         "--engine",
-        choices=["standalone", "cluster", "launcher"],
-        help="where FATE runs (default standalone): 'cluster' drives the inventory's parties, FATE 2.2 or, when "
-        "the inventory says fate_deployment: kubefate, FATE 1.8 on KubeFATE docker-compose; 'launcher' runs every "
-        "federated fit in one launch of FATE 2.2's own multi-process launcher (no FATE-Flow, seconds per fit)",
+        choices=["launcher", "standalone", "cluster"],
+        help="where FATE runs (default launcher): 'launcher' runs every federated fit of every seed in one launch "
+        "of FATE 2.2's own multi-process launcher (no FATE-Flow, seconds per fit); 'standalone' submits each fit "
+        "as a job to the embedded FATE-Flow; 'cluster' drives the inventory's parties, FATE 2.2 or, when the "
+        "inventory says fate_deployment: kubefate, FATE 1.8 on KubeFATE docker-compose",
     )
     exp.add_argument(
         "--inventory",
@@ -109,9 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument(
         "--validate",
-        action="store_true",
-        help="with --engine launcher: run the federated fit also as a job on the embedded FATE-Flow and record how "
-        "far apart the two fits end (results.json 'validation')",
+        action=argparse.BooleanOptionalAction,
+        help="launcher engine only, on by default: run the first federated fit also as a job on the embedded "
+        "FATE-Flow and record how far apart the two fits end (results.json 'validation'); --no-validate skips it",
     )
     exp.add_argument("--reports", type=Path, help="reports directory (default reports/)")
     exp.add_argument("--port", type=int, help="embedded FATE-Flow port (default 9380, or $FATELAB_FLOW_PORT)")
@@ -213,6 +225,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         "scenario": args.scenario,
         "data": args.data,
         "seed": args.seed,
+        "seeds": args.seeds,
         "engine": args.engine,
         "inventory": args.inventory,
         "reports_dir": args.reports,
@@ -231,8 +244,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         from harness.errors import ConfigError
 
         raise ConfigError("--validate compares the launcher engine with FATE-Flow", hint="add --engine launcher")
+    # The launcher's numbers are checked against one FATE-Flow job unless the run says not to.
+    validate = config.engine == "launcher" and args.validate is not False
     config = dataclasses.replace(config, run_id=config.run_id or new_run_id())
-    engine = make_engine(config, progress=Progress.for_stream(quiet=args.quiet), validate=args.validate)
+    set_quiet(args.quiet)
+    engine = make_engine(config, progress=Progress.for_stream(quiet=args.quiet), validate=validate)
     with guarded_run(RUNS_DIR, config.run_id, engine, keep_orphans=args.keep_orphans) as guard:
         run_dir, _ = run_study(config, engine, after_start=guard.after_start)
     print(json.dumps({"report": str(run_dir / "report.md")}))

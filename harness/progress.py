@@ -14,6 +14,18 @@ from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import TextIO
 
+# --quiet: the run's own progress lines (study.scenario.say) stay silent, only its summary prints. Set
+# once by the CLI before the run; a module flag because scenarios say things from deep inside a seed.
+_quiet = [False]
+
+
+def set_quiet(quiet: bool) -> None:
+    _quiet[0] = bool(quiet)
+
+
+def is_quiet() -> bool:
+    return _quiet[0]
+
 
 class Progress(Enum):
     BAR = "bar"
@@ -80,6 +92,75 @@ class JobProgress:
                     file=self.stream,
                     flush=True,
                 )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class CountProgress:
+    """Work counted in units that finish one by one (the fits of a launch): done / total, elapsed, ETA.
+
+    On a terminal a bar redrawn on every ``update`` (the caller polls every second or so); in a log one
+    line per change of ``done``, and a line every ``heartbeat_s`` while nothing finishes, so a slow
+    first unit (party processes importing FATE) does not look like a hang.
+    """
+
+    def __init__(
+        self,
+        mode: bool | Progress,
+        what: str,
+        total: int,
+        *,
+        unit: str = "fit",
+        stream: TextIO = sys.stderr,
+        clock: Callable[[], float] = time.monotonic,
+        heartbeat_s: float = 10.0,
+    ) -> None:
+        self.mode = Progress.of(mode)
+        self.what, self.total, self.unit = what, total, unit
+        self.stream, self.clock, self.heartbeat_s = stream, clock, heartbeat_s
+        self.started = clock()
+        self.done = 0
+        self.first_done_at: float | None = None
+        self.last_line_at = self.started
+        self.bar = None
+        if self.mode is Progress.BAR:
+            from tqdm import tqdm
+
+            # tqdm's own bar shows n/total, elapsed and its remaining-time estimate.
+            self.bar = tqdm(total=total, desc=what, unit=unit, leave=False, dynamic_ncols=True, file=stream)
+
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace since the first unit finished (the first one also pays start-up)."""
+        if self.done >= self.total:
+            return 0.0
+        if self.first_done_at is None or self.done < 2:
+            return None
+        pace = (self.clock() - self.first_done_at) / (self.done - 1)
+        return pace * (self.total - self.done)
+
+    def line(self) -> str:
+        eta = self.eta_s()
+        left = f", ETA {eta:.0f} s" if eta is not None else f", ETA after the first {self.unit}s"
+        if self.done >= self.total:
+            left = ", waiting for the processes to exit"
+        return (f"[fatelab] {self.what}: {self.done}/{self.total} {self.unit}s done, "
+                f"{self.clock() - self.started:.0f} s elapsed{left}")
+
+    def update(self, done: int) -> None:
+        changed = done != self.done
+        if changed and self.first_done_at is None and done > 0:
+            self.first_done_at = self.clock()
+        self.done = done
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.refresh()  # also when unchanged: the elapsed time moves
+        elif self.mode is Progress.LINES:
+            now = self.clock()
+            if changed or now - self.last_line_at >= self.heartbeat_s:
+                self.last_line_at = now
+                print(self.line(), file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:

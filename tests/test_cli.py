@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -83,3 +85,13 @@ def test_every_path_in_help_and_readme_exists() -> None:
     assert any(path == "docs/scenarios.md" for _, path in named), "the walk must see the scenarios help"
     missing = sorted((where, p) for where, p in named if p not in NOT_IN_A_CHECKOUT and not (ROOT / p).exists())
     assert missing == []
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "1.5", "many"])
+def test_bad_seeds_flag_is_one_clear_error(value: str, tmp_path: Path) -> None:
+    out = fatelab("experiment", f"--seeds={value}", "--quiet", "--reports", str(tmp_path))
+    assert out.returncode == 2, out.stderr
+    [message, hint] = out.stderr.strip().splitlines()
+    assert message.startswith("fatelab: error: seeds must be") and value in message
+    assert hint.startswith("  what to do: a whole number of seeds, 1 or more")
+    assert not list(tmp_path.iterdir())

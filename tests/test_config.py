@@ -52,3 +52,27 @@ def test_unknown_keys_and_bad_sweeps(tmp_path: Path) -> None:
         SweepConfig(parties=("9999", "9999"))
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.yml")
+
+
+def test_seeds_default_by_engine_and_count_from_the_first_seed() -> None:
+    assert load_config().engine == "launcher" and load_config().seeds == 10
+    assert load_config(engine="standalone").seeds == 1
+    config = load_config(engine="standalone", seed=7, seeds="3")  # a flag's text
+    assert config.seeds == 3 and config.seed_list() == (7, 8, 9)
+    assert load_config(seeds=1).seed_list() == (42,)  # the first seed is the single-seed run's
+
+
+@pytest.mark.parametrize("raw", [0, -2, "0", "-1", 2.5, "2.5", "three", True, [3]])
+def test_bad_seed_counts_are_one_config_error(raw: object) -> None:
+    with pytest.raises(ConfigError, match="seeds must be") as caught:
+        load_config(seeds=raw)
+    assert "--seeds 5" in (caught.value.hint or "")
+
+
+def test_seeds_from_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "study.yml"
+    path.write_text("engine: standalone\nseeds: 4\n")
+    assert load_config(path).seeds == 4
+    path.write_text("seeds: 0\n")
+    with pytest.raises(ConfigError, match="seeds must be 1 or more, got 0"):
+        load_config(path)

@@ -35,5 +35,6 @@ def test_the_example_is_a_valid_config(tmp_path: Path) -> None:
     path.write_text(example.group(1))
     config = load_config(path)
     assert config.scenario == "lending-club-homolr"
-    assert config.seed == 7 and config.model.epochs == 10 and config.partition["kind"] == "dirichlet"
+    assert config.seed == 7 and config.seeds == 3
+    assert config.model.epochs == 10 and config.partition["kind"] == "dirichlet"
     assert config.sweep.ratios == ((0.2, 0.8), (0.5, 0.5))

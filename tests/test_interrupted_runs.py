@@ -48,7 +48,7 @@ def assert_nothing_active(client: FlowRestClient, job_ids: list[str]) -> None:
 def test_sigterm_stops_the_runs_jobs_before_exiting(
     client: FlowRestClient, start_study: Callable[..., Study]
 ) -> None:
-    study = start_study("study", "--epochs", "30")
+    study = start_study("study", "--engine", "standalone", "--epochs", "30")
     ledger, job_id = study.running_job(partial(state_of, client))
     study.process.send_signal(signal.SIGTERM)
     assert study.wait() == 128 + signal.SIGTERM
@@ -63,13 +63,13 @@ def test_sigterm_stops_the_runs_jobs_before_exiting(
 def test_jobs_of_a_killed_run_are_stopped_when_the_next_run_starts(
     client: FlowRestClient, start_study: Callable[..., Study]
 ) -> None:
-    killed = start_study("killed", "--epochs", "30")
+    killed = start_study("killed", "--engine", "standalone", "--epochs", "30")
     ledger, orphan = killed.running_job(partial(state_of, client))
     os.kill(killed.process.pid, signal.SIGKILL)
     killed.wait()
     assert state_of(client, orphan) in ACTIVE_STATES, "SIGKILL leaves the job behind: the case under test"
 
-    after = start_study("after", "--epochs", "2")
+    after = start_study("after", "--engine", "standalone", "--epochs", "2")
     assert after.wait() == 0, after.output()[-3000:]
     output = after.output()
     assert f"run {ledger.run_id} (pid {ledger.pid}) is gone" in output, output[-3000:]
@@ -81,7 +81,7 @@ def test_jobs_of_a_killed_run_are_stopped_when_the_next_run_starts(
 def test_engine_stop_during_a_run_leaves_nothing_to_resume(
     client: FlowRestClient, start_study: Callable[..., Study]
 ) -> None:
-    study = start_study("study", "--epochs", "30")
+    study = start_study("study", "--engine", "standalone", "--epochs", "30")
     _, job_id = study.running_job(partial(state_of, client))
     fatelab = [sys.executable, "-m", "harness.cli", "engine"]
     stop = subprocess.run([*fatelab, "stop"], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S)  # noqa: S603

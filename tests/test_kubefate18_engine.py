@@ -363,7 +363,7 @@ def test_standin_paillier_option_encrypts_on_hosts(site: Site, study_tables: dic
 def test_standin_report_model_section_is_what_the_fate18_job_ran(
     site: Site, study_tables: dict, tmp_path: Path
 ) -> None:
-    from harness.report import markdown as report
+    from harness.report.write import write_report
     from harness.study.config import load_config
 
     sgd = HomoLRSettings(epochs=5, learning_rate=0.05, alpha=1.0, optimizer="sgd", penalty="l2")
@@ -390,7 +390,7 @@ def test_standin_report_model_section_is_what_the_fate18_job_ran(
     assert any("may finish before 5 epochs" in c for c in section["not_expressible"])
 
     doc = {"run_id": "fate18-model", "engine": engine.describe(), "model": {"family": "logistic regression"} | section}
-    run_dir = report.write_report(doc, tmp_path / "reports")
+    run_dir = write_report(doc, tmp_path / "reports")
     saved = json.loads((run_dir / "results.json").read_text())
     assert saved["model"]["fate_mapping"] == mapping and saved["engine"]["homo_lr_0_conf"] == lr
     md = (run_dir / "report.md").read_text()

@@ -4,7 +4,7 @@ One federated HomoLR fit through the embedded FATE-Flow (standalone) and the sam
 multi-process launcher, on two data sets: the bundled Lending Club sample's tables exactly as
 ``make experiment`` builds them (3 parties, study settings), and FATE's own default-credit horizontal
 split (2 parties, first rows of each file). Both fits of each engine run in one go: two FATE-Flow
-jobs submitted together, one launch. Bounds: harness/study/validation.py.
+jobs submitted together, one launch. Bounds: harness/engines/validation.py.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from harness.data.split import stratified_split, synthetic_id_offsets
 from harness.engines.base import FitJob, Roles, UploadRequest
 from harness.engines.fate22.launcher import LauncherEngine
 from harness.engines.fate22.standalone import StandaloneEngine
+from harness.engines.validation import BOUNDS, compare_fits
 from harness.model.logreg import HomoLRSettings
 from harness.study.config import load_config
 from harness.study.pipeline import balance, upload_request
-from harness.study.validation import BOUNDS, compare_fits
 
 pytestmark = pytest.mark.fate
 
@@ -143,3 +143,40 @@ def test_every_party_sent_counted_bytes(compared: dict[str, dict]) -> None:
         # HomoLR aggregates once per epoch: every round 0..19 carries traffic from every party.
         for party in traffic["parties"].values():
             assert [r for r in party["by_round"] if r != "setup"] == [str(i) for i in range(20)]
+
+
+# ------------------------------------------------------------------------------------ several seeds
+@pytest.fixture(scope="module")
+def seed_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    """The study without the sweep on the launcher: --seeds 2, then --seeds 1 (two launches of 2 and 1 fits)."""
+    from harness.study.pipeline import run_study
+
+    out = []
+    for seeds in (2, 1):
+        config = load_config(
+            data=ROOT / "data" / "loan_2011q4_head5k.csv",
+            work_dir=ROOT / ".fatelab" / "work",
+            reports_dir=tmp_path_factory.mktemp(f"reports{seeds}"),
+            engine="launcher",
+            seeds=seeds,
+            sweep=False,
+        )
+        engine = LauncherEngine(tmp_path_factory.mktemp(f"launcher{seeds}"), progress=False)
+        out.append(run_study(config, engine)[1])
+    return out[0], out[1]
+
+
+def test_two_seeds_on_the_launcher_add_intervals_and_keep_the_first_seeds_numbers(seed_runs: tuple[dict, dict]) -> None:
+    two, one = seed_runs
+    assert two["seeds"] == [42, 43] and two["excluded_seeds"] == []
+    assert set(two["intervals"]) == set(two["arms"])
+    fed = two["intervals"]["federated"]["auc"]
+    assert fed["n"] == 2 and fed["low"] < fed["mean"] < fed["high"]
+    # The two seeds really differ: each redraws split, partitions and SMOTE.
+    assert two["seed_values"]["federated"]["auc"][0] != two["seed_values"]["federated"]["auc"][1]
+    pairs = {(c["a"], c["b"], c["metric"]) for c in two["comparisons"]}
+    assert ("federated", "centralized", "auc") in pairs and ("federated", "local:9998", "auc") in pairs
+    # Seed 42 of the two-seed run is the single-seed run, to the last digit.
+    assert two["arms"] == one["arms"] and two["seed"] == one["seed"] == 42
+    assert "intervals" not in one
+    assert two["arm_details"]["federated"]["ran"].startswith("fate-2.2-launcher: HomoLR")

@@ -22,6 +22,7 @@ from harness.engines.fate22.standalone import StandaloneEngine
 from harness.errors import ConfigError
 from harness.model.logreg import HomoLRSettings
 from harness.report import markdown as report
+from harness.report.write import write_report
 from harness.study.config import load_config
 
 MAX_ROWS = 1234
@@ -169,7 +170,7 @@ def test_fate18_mapping_refuses_what_fate18_cannot_run() -> None:
 def test_fate18_report_names_fate18(tmp_path: Path) -> None:
     mapping, caveats = model_mapping(HomoLRSettings(), Fate18Options(), max_rows=MAX_ROWS)
     doc = small_results({"fate_target": MAPPING_TARGET, "fate_mapping": mapping, "not_expressible": caveats})
-    run_dir = report.write_report(doc, tmp_path / "reports")
+    run_dir = write_report(doc, tmp_path / "reports")
     md = (run_dir / "report.md").read_text()
     assert f"How the settings map onto {MAPPING_TARGET}:" in md and "FATE 1.8" in MAPPING_TARGET
     assert "FATE 2.2 HomoLR" not in md

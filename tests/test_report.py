@@ -31,6 +31,7 @@ from harness.report import figures as plots
 from harness.report import format as fmt
 from harness.report import markdown as report
 from harness.report import results as report_results
+from harness.report.write import write_report
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_CANDIDATES = (
@@ -197,7 +198,7 @@ def results(base_results: dict[str, Any]) -> dict[str, Any]:
 def written(base_results: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """One full report shared by the read-only tests (drawing the figures is the slow part)."""
     reports = tmp_path_factory.mktemp("reports")
-    return reports, report.write_report(copy.deepcopy(base_results), reports)
+    return reports, write_report(copy.deepcopy(base_results), reports)
 
 
 @pytest.fixture()
@@ -296,13 +297,13 @@ def test_headline_and_summary_line_use_the_results(results: dict[str, Any]) -> N
 
 @pytest.mark.usefixtures("stub_figures")
 def test_latest_is_relative_and_moves_to_the_newest_run(tmp_path: Path, results: dict[str, Any]) -> None:
-    first = report.write_report(results, tmp_path)
+    first = write_report(results, tmp_path)
     latest = tmp_path / "latest"
     assert latest.is_symlink() and os.readlink(latest) == first.name
     assert latest.resolve() == first.resolve()
 
     second_results = dict(results, run_id="20261126-061500-cd34ef")
-    second = report.write_report(second_results, tmp_path)
+    second = write_report(second_results, tmp_path)
     assert os.readlink(latest) == second.name
     assert first.is_dir() and (first / "report.md").exists()
     assert json.loads((latest / "results.json").read_text())["run_id"] == "20261126-061500-cd34ef"
@@ -315,14 +316,14 @@ def test_latest_is_relative_and_moves_to_the_newest_run(tmp_path: Path, results:
 def test_failure_mid_write_leaves_nothing_and_keeps_latest(
     tmp_path: Path, results: dict[str, Any], monkeypatch: pytest.MonkeyPatch, module: Any, broken: str
 ) -> None:
-    first = report.write_report(results, tmp_path)
+    first = write_report(results, tmp_path)
 
     def boom(*_a: Any, **_k: Any) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(module, broken, boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        report.write_report(dict(results, run_id="20261126-071500-ef56ab"), tmp_path)
+        write_report(dict(results, run_id="20261126-071500-ef56ab"), tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, "latest"])
     assert os.readlink(tmp_path / "latest") == first.name
 
@@ -332,7 +333,7 @@ def test_missing_arms_empty_sweep_and_failed_arm(tmp_path: Path, results: dict[s
     del results["arms"]["local:10000"], results["arms"]["local:9998"]
     del results["roc"]["local:10000"], results["roc"]["local:9998"], results["roc"]["local:9999"]
     results["arms"]["local:9999"] = {"error": "FATE job 123 failed | reader: no such table"}
-    run = report.write_report(results, tmp_path)
+    run = write_report(results, tmp_path)
     md = (run / "report.md").read_text()
     assert not (run / "sweep.png").exists() and "](sweep.png)" not in md
     assert "sweep was skipped" in md
@@ -350,7 +351,7 @@ def test_only_failures_still_render(tmp_path: Path, results: dict[str, Any]) -> 
     results["arms"] = {"federated": {"error": "engine unreachable"}}
     results["roc"] = {}
     results["sweep"] = [dict(results["sweep"][0], federated={"error": "job failed"})]
-    run = report.write_report(results, tmp_path)
+    run = write_report(results, tmp_path)
     md = (run / "report.md").read_text()
     assert "Federated arm failed (engine unreachable)" in md
     assert "centralised arm missing" in md
@@ -368,7 +369,7 @@ def test_nan_and_numpy_values_become_strict_json(tmp_path: Path, results: dict[s
     def no_constants(name: str) -> None:
         raise AssertionError(f"non-JSON constant {name}")
 
-    run = report.write_report(results, tmp_path)
+    run = write_report(results, tmp_path)
     data = json.loads((run / "results.json").read_text(), parse_constant=no_constants)
     assert data["arms"]["local:9998"]["precision"] is None and data["seed"] == SEED
     row = arm_row((run / "report.md").read_text(), report_results.arm_label("local:9998", results))
@@ -378,18 +379,18 @@ def test_nan_and_numpy_values_become_strict_json(tmp_path: Path, results: dict[s
 @pytest.mark.parametrize("bad", ["../escape", "latest", "", ".hidden", None, "a/b"])
 def test_rejects_unusable_run_ids(tmp_path: Path, results: dict[str, Any], bad: Any) -> None:
     with pytest.raises(ConfigError):
-        report.write_report(dict(results, run_id=bad), tmp_path)
+        write_report(dict(results, run_id=bad), tmp_path)
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
 @pytest.mark.usefixtures("stub_figures")
 def test_refuses_to_overwrite_a_run(tmp_path: Path, results: dict[str, Any]) -> None:
-    run = report.write_report(results, tmp_path)
+    run = write_report(results, tmp_path)
     before = (run / "report.md").read_text()
     changed = copy.deepcopy(results)
     changed["arms"]["federated"]["auc"] = 0.0
     with pytest.raises(ConfigError, match="already exists"):
-        report.write_report(changed, tmp_path)
+        write_report(changed, tmp_path)
     assert (run / "report.md").read_text() == before
 
 

@@ -23,8 +23,8 @@ from PIL import Image
 from harness.report import figures as plots
 from harness.report import format as fmt
 from harness.report import html as report_html
-from harness.report import markdown as report
 from harness.report import results as report_results
+from harness.report.write import write_report
 from tests.test_report import PNG_MAGIC, build_results, stub_figures  # noqa: F401 - token-PNG fixture
 
 CHROMIUM_TIMEOUT_S = 300  # a cold Chromium on a busy 2-core machine; only a hang should reach it
@@ -105,7 +105,7 @@ def base_results() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def run_dir(base_results: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return report.write_report(copy.deepcopy(base_results), tmp_path_factory.mktemp("reports"))
+    return write_report(copy.deepcopy(base_results), tmp_path_factory.mktemp("reports"))
 
 
 def chromium() -> str:
@@ -201,7 +201,7 @@ def test_strings_from_data_are_escaped(tmp_path: Path, base_results: dict[str, A
     results["engine"]["name"] = hostile
     results["versions"]["evil & co"] = hostile
     results["gap_note"] = hostile
-    text = (report.write_report(results, tmp_path) / report_html.HTML_FILE).read_text(encoding="utf-8")
+    text = (write_report(results, tmp_path) / report_html.HTML_FILE).read_text(encoding="utf-8")
     page = Page(text)
     assert "script" not in page.tags
     assert all(img["src"].startswith("data:") for img in page.images)
@@ -215,7 +215,7 @@ def test_missing_and_failed_arms_and_skipped_figures(tmp_path: Path, base_result
     results = copy.deepcopy(base_results)
     results["arms"] = {"federated": {"error": "engine unreachable"}}
     results["roc"], results["sweep"] = {}, []
-    text = (report.write_report(results, tmp_path) / report_html.HTML_FILE).read_text(encoding="utf-8")
+    text = (write_report(results, tmp_path) / report_html.HTML_FILE).read_text(encoding="utf-8")
     page = Page(text)
     assert page.claim.startswith("Federated arm failed (engine unreachable)")
     assert page.row("headline", "Federated")[1] == "failed: engine unreachable"
@@ -226,19 +226,30 @@ def test_missing_and_failed_arms_and_skipped_figures(tmp_path: Path, base_result
 
 @pytest.mark.usefixtures("stub_figures")
 def test_multi_seed_intervals_and_comparisons(tmp_path: Path, base_results: dict[str, Any]) -> None:
-    results = copy.deepcopy(base_results)
-    results["seeds"] = [0, 1, 2]
-    results["intervals"] = {"centralized": {"auc": {"mean": 0.74, "std": 0.017, "low": 0.698, "high": 0.782}},
-                            "federated": {"auc": {"mean": 0.731, "std": 0.02, "low": 0.681, "high": 0.781}}}
-    results["comparisons"] = [{"a": "federated", "b": "centralized", "metric": "auc", "mean_diff": -0.009,
-                               "low": -0.02, "high": 0.002, "p_value": 0.25}]
-    text = (report.write_report(results, tmp_path) / report_html.HTML_FILE).read_text(encoding="utf-8")
+    """What the pipeline writes with --seeds 3: the first seed's keys plus the aggregate's blocks; the
+    seed sections come before the headline, and every number is the aggregate's, rounded."""
+    from harness.stats.aggregate import aggregate
+    from tests.test_stats_aggregate import synthetic_runs
+
+    per_seed = synthetic_runs(3)
+    results = report_results.to_jsonable({**copy.deepcopy(base_results), **aggregate(per_seed)})
+    text = (write_report(results, tmp_path) / report_html.HTML_FILE).read_text(encoding="utf-8")
     page = Page(text)
-    assert list(page.tables)[:3] == ["headline", "interval-table", "comparisons"]
-    assert [r[0] for r in page.tables["interval-table"][1:]] == ["Federated", "Centralised"]
-    assert page.row("interval-table", "Federated")[1:] == ["0.731 ± 0.020 [0.681, 0.781]"]
-    assert page.row("comparisons", "Federated − Centralised")[1:] == ["AUC", "−0.009", "[−0.020, +0.002]", "0.250"]
-    assert "Seeds 0, 1, 2." in text
+    assert list(page.tables)[:5] == ["seed-claims", "seed-intervals", "seed-comparisons", "seed-sweep", "headline"]
+    assert [r[0] for r in page.tables["seed-intervals"][1:3]] == ["Federated", "Centralised"]
+    fed = results["intervals"]["federated"]["auc"]
+    assert page.row("seed-intervals", "Federated")[1] == (
+        f"{fed['mean']:.3f} ± {fed['std']:.3f} [{fed['low']:.3f}, {fed['high']:.3f}]")
+    [cmp] = [c for c in results["comparisons"] if (c["a"], c["b"], c["metric"]) == ("federated", "centralized", "auc")]
+
+    def diff(x: float) -> str:
+        return f"{x:+.4f}".replace("-", "−")
+
+    assert page.row("seed-comparisons", "Federated − Centralised")[1:5] == [
+        "AUC", diff(cmp["mean_diff"]), f"[{diff(cmp['low'])}, {diff(cmp['high'])}]", f"{cmp['p_value']:.3f}"]
+    assert [r[0] for r in page.tables["seed-sweep"][1:]] == ["10/90", "20/80", "30/70", "40/60", "50/50"]
+    assert page.tables["seed-claims"][1][0] in ("shown", "not shown at this sample size", "refuted")
+    assert "Seeds 0, 1, 2;" in text
 
 
 @pytest.mark.usefixtures("stub_figures")
@@ -246,7 +257,7 @@ def test_bytes_on_the_wire_column_only_when_counted(tmp_path: Path, base_results
     results = copy.deepcopy(base_results)
     results["arm_details"]["federated"]["bytes"] = {"bytes": 1234567, "messages": 40, "parties": {}}
     results["sweep"][1]["bytes"] = {"bytes": 7654321, "messages": 80}
-    page = Page((report.write_report(results, tmp_path) / report_html.HTML_FILE).read_text(encoding="utf-8"))
+    page = Page((write_report(results, tmp_path) / report_html.HTML_FILE).read_text(encoding="utf-8"))
     assert page.tables["arms-table"][0][-1] == "Bytes sent"
     assert page.row("arms-table", "Federated")[-1] == "1,234,567"
     assert page.row("arms-table", "Centralised")[-1] == "—"
@@ -263,7 +274,7 @@ def test_failing_html_leaves_no_run_dir(
 
     monkeypatch.setattr(report_html, "render_html", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        report.write_report(copy.deepcopy(base_results), tmp_path)
+        write_report(copy.deepcopy(base_results), tmp_path)
     assert not list(tmp_path.iterdir())
 
 

@@ -29,6 +29,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
         work_dir=ROOT / ".fatelab" / "work",
         reports_dir=reports,
         sweep=False,
+        engine="standalone",  # one seed: every fit is a FATE-Flow job
     )
     return run_study(config, StandaloneEngine(ROOT / ".fatelab" / "flow", progress=False))
 

@@ -9,46 +9,24 @@ no backend selection, so they are safe to call from any thread or process and ne
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
+from harness.report import nn, seed_figures
 from harness.report.format import metric_columns, split_label
+from harness.report.plot_style import DPI, FigurePlan
+from harness.report.plot_style import HIGHLIGHT as _HIGHLIGHT
+from harness.report.plot_style import REFERENCE as _REFERENCE
+from harness.report.plot_style import as_float as _as_float
+from harness.report.plot_style import colours as _colours
 from harness.report.results import CENTRALIZED, FEDERATED, arm_label, arm_order, common_parties, is_ok
-
-DPI = 150
+from harness.report.seeds import has_seeds
 
 #: Metrics drawn in the arms figure, as (key in the metrics dict, axis label).
 ARM_METRICS = metric_columns("auc", "ks", "specificity", "recall", "f1")
-
-_HIGHLIGHT = "#d62728"
-_REFERENCE = "#333333"
-# Muted colours for the other arms so the federated series stands out.
-_OTHERS = ("#7f7f7f", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#bcbd22", "#17becf", "#8c6d31")
-
-
-def _colours(names: Sequence[str], highlight: str | None) -> Iterator[tuple[str, str, bool]]:
-    """(name, colour, highlighted) per series: the highlighted one strong, the others muted in turn."""
-    others = 0
-    for name in names:
-        if name == highlight:
-            yield name, _HIGHLIGHT, True
-        else:
-            yield name, _OTHERS[others % len(_OTHERS)], False
-            others += 1
-
-
-def _as_float(value: float | None) -> float:
-    """Missing or non-numeric values become NaN so lines break and bars are skipped instead of failing."""
-    if value is None:
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -194,21 +172,14 @@ def plot_roc(
 # Which figures a report gets
 
 
-@dataclass(frozen=True)
-class FigurePlan:
-    """One figure of the report: drawn by ``draw`` into ``file``, or skipped for ``skipped``."""
-
-    file: str
-    caption: str
-    draw: Callable[[Path], Path] | None
-    skipped: str | None = None
-
-
 def plan_figures(results: Mapping[str, Any]) -> list[FigurePlan]:
-    """The arms, sweep and ROC figures, each with its data, or with why it is not drawn."""
-    from harness.report import nn  # imports this module; the deep-learning scenarios draw their own
-
-    return nn.figure_plans(results) or [_arms_plan(results), _sweep_plan(results), _roc_plan(results)]
+    """The arms, sweep and ROC figures of the first seed and the sweep across seeds, each with its data,
+    or with why it is not drawn."""
+    nn_plans = nn.figure_plans(results)  # the deep-learning scenarios draw their own
+    if nn_plans:
+        return nn_plans
+    plans = [_arms_plan(results), _sweep_plan(results), _roc_plan(results)]
+    return [*plans, seed_figures.plan(results)] if has_seeds(results) else plans
 
 
 def render_figures(results: Mapping[str, Any], out_dir: Path) -> list[FigurePlan]:
@@ -237,13 +208,13 @@ def _sweep_plan(results: Mapping[str, Any]) -> FigurePlan:
     sweep = results.get("sweep") or []
     if not sweep:
         return FigurePlan("sweep.png", "Figure 4-3: split sweep", None, "the sweep was skipped")
-    if not any(is_ok(e.get("federated")) for e in sweep):
+    if not any(is_ok(e.get(FEDERATED)) for e in sweep):
         return FigurePlan("sweep.png", "Figure 4-3: split sweep", None, "every sweep run failed")
     cen = (results.get("arms") or {}).get(CENTRALIZED)
     ref = cen.get("auc") if is_ok(cen) else None
     labels = [split_label(e.get("ratio") or []) for e in sweep]
-    auc = [e["federated"].get("auc") if is_ok(e.get("federated")) else None for e in sweep]
-    spec = [e["federated"].get("specificity") if is_ok(e.get("federated")) else None for e in sweep]
+    auc = [e[FEDERATED].get("auc") if is_ok(e.get(FEDERATED)) else None for e in sweep]
+    spec = [e[FEDERATED].get("specificity") if is_ok(e.get(FEDERATED)) else None for e in sweep]
     parties = common_parties(sweep)
     return FigurePlan("sweep.png", "Figure 4-3: federated AUC and specificity vs split of training rows",
                       lambda p: plot_sweep(labels, auc, spec, p, reference_auc=ref, parties=parties))

@@ -11,18 +11,17 @@ string taken from the results is escaped, so a hostile error message or party na
 from __future__ import annotations
 
 import base64
-import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.report import results as rv  # rv: the results as the report reads them
+from harness.report import seeds
 from harness.report.claims import gap_paragraphs, headline
 from harness.report.figures import FigurePlan
 from harness.report.format import (
     DASH,
     METRIC_COLUMNS,
-    METRIC_NAMES,
     PER_CLASS_COLUMNS,
     count,
     fmt3,
@@ -32,6 +31,9 @@ from harness.report.format import (
     signed,
     timing,
 )
+from harness.report.markup import esc as esc
+from harness.report.markup import html_table as _table
+from harness.report.markup import paragraphs as _paragraphs
 
 HTML_FILE = "report.html"
 _NUM = ' class="num"'
@@ -79,22 +81,9 @@ dt { color: var(--muted); } dd { margin: 0; }
 # Escaped building blocks
 
 
-def esc(value: Any) -> str:
-    """Any value from the results as HTML text (quotes too, so it is safe inside attributes)."""
-    return html.escape(value if isinstance(value, str) else plain(value), quote=True)
-
-
 def _td(text: str, cls: str = "", span: int = 1) -> str:
     attrs = (f' class="{cls}"' if cls else "") + (f' colspan="{span}"' if span > 1 else "")
     return f"<td{attrs}>{esc(text)}</td>"
-
-
-def _table(headers: Sequence[str], align: str, rows: Iterable[str], table_id: str = "") -> str:
-    """``rows`` are finished ``<tr>`` strings; ``align`` is 'l' or 'r' per column (r: numbers)."""
-    ths = "".join(f"<th{_NUM if a == 'r' else ''}>{esc(h)}</th>" for h, a in zip(headers, align, strict=True))
-    id_attr = f' id="{table_id}"' if table_id else ""
-    return (f'<div class="scroll"><table{id_attr}><thead><tr>{ths}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _row(label: str, cells: Sequence[str], focus: bool = False) -> str:
@@ -112,11 +101,6 @@ def _metric_tds(m: Any, keys: Sequence[tuple[str, str]]) -> list[str]:
 def _kv_table(mapping: Mapping[str, Any], key_header: str, value_header: str) -> str:
     rows = (f"<tr>{_td(str(k))}<td><code>{esc(v)}</code></td></tr>" for k, v in mapping.items())
     return _table([key_header, value_header], "ll", rows)
-
-
-def _paragraphs(lines: Iterable[str], cls: str = "") -> str:
-    attr = f' class="{cls}"' if cls else ""
-    return "".join(f"<p{attr}>{esc(line)}</p>" for line in lines if line.strip())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -159,61 +143,6 @@ def _headline_section(results: Mapping[str, Any]) -> str:
             f"{table}</section>")
 
 
-def _interval_text(cell: Any) -> str:
-    if not isinstance(cell, Mapping):
-        return DASH
-    return (f"{fmt3(cell.get('mean'))} ± {fmt3(cell.get('std'))} "
-            f"[{fmt3(cell.get('low'))}, {fmt3(cell.get('high'))}]")
-
-
-def _intervals_section(results: Mapping[str, Any]) -> str:
-    """Multi-seed results (``seeds``/``intervals``/``comparisons``), shown only when the run has them."""
-    intervals, comparisons = results.get("intervals"), results.get("comparisons")
-    if not isinstance(intervals, Mapping) and not comparisons:
-        return ""
-    seeds = results.get("seeds") or []
-    out = [f"<h2 id=\"intervals\">Across {len(seeds) or 'several'} seeds</h2>"]
-    if seeds:
-        out.append(f'<p class="meta">Seeds {esc(", ".join(str(s) for s in seeds))}. '
-                   "Mean ± standard deviation [95% interval].</p>")
-    if isinstance(intervals, Mapping) and intervals:
-        cols = [(k, h) for k, h in METRIC_COLUMNS if any(k in (v or {}) for v in intervals.values())]
-        order = rv.arm_order({**results, "arms": intervals})
-        rows = (_row(rv.arm_label(a, results),
-                     [_td(_interval_text((intervals[a] or {}).get(k)), "num") for k, _ in cols],
-                     focus=a == rv.FEDERATED) for a in order)
-        out.append(_table(["Arm", *(h for _, h in cols)], "l" + "r" * len(cols), rows, table_id="interval-table"))
-    if comparisons:
-        rows = (f"<tr>{_td(_pair(c, results))}{_td(_metric_name(c.get('metric', DASH)))}"
-                f"{_td(signed(c['mean_diff']) if is_number(c.get('mean_diff')) else DASH, 'num')}"
-                f"{_td(_bounds(c), 'num')}{_td(_p_value(c.get('p_value')), 'num')}</tr>"
-                for c in comparisons if isinstance(c, Mapping))
-        out.append(_table(["Paired comparison", "Metric", "Mean difference", "95% interval", "Wilcoxon p"],
-                          "llrrr", rows, table_id="comparisons"))
-    return "".join(out)
-
-
-def _pair(c: Mapping[str, Any], results: Mapping[str, Any]) -> str:
-    return " − ".join(rv.arm_label(str(c.get(k, DASH)), results) for k in ("a", "b"))
-
-
-def _metric_name(key: Any) -> str:
-    return METRIC_NAMES.get(str(key), str(key))
-
-
-def _bounds(c: Mapping[str, Any]) -> str:
-    low, high = c.get("low"), c.get("high")
-    if is_number(low) and is_number(high):
-        return f"[{signed(low)}, {signed(high)}]"
-    return DASH
-
-
-def _p_value(p: Any) -> str:
-    if not is_number(p):
-        return DASH
-    return f"{p:.3f}" if p >= 0.001 else "< 0.001"
-
-
 # --------------------------------------------------------------------------------------------------
 # Result tables
 
@@ -247,6 +176,7 @@ def _arms_table(results: Mapping[str, Any], arms: Mapping[str, Any]) -> str:
     if thresholds:
         out.append(f'<p class="note">Threshold-dependent metrics (all but AUC and KS) at threshold '
                    f"{esc(', '.join(thresholds))}. All metrics on the held-out test set.</p>")
+    out.append(f'<p class="note">{esc(rv.engines_line(results))}</p>')
     missing = rv.missing_arms(results)
     if missing:
         out.append(f'<ul class="issues"><li>Missing (no result recorded): {esc(", ".join(missing))}</li></ul>')
@@ -342,7 +272,7 @@ def render_html(results: Mapping[str, Any], plans: Sequence[FigurePlan], run_dir
         f"<h1>fatelab study report: {esc(run_id)}</h1>",
         f'<p class="meta">{esc(meta)} Raw numbers in <a href="{rv.RESULTS_FILE}">{rv.RESULTS_FILE}</a>; '
         f'data card, parties, model mapping and job details in <a href="{rv.REPORT_FILE}">{rv.REPORT_FILE}</a>.</p>',
-        _headline_section(results), _intervals_section(results), _arms_section(results),
+        seeds.html_sections(results), _headline_section(results), _arms_section(results),
         _sweep_section(results), _per_class_section(results), _figures_section(plans, Path(run_dir)),
         _run_section(results)))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

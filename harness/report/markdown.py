@@ -8,11 +8,11 @@ Writing the run directory is :mod:`harness.report.write`'s job.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.report import nn as nn_report
+from harness.report import seeds
 from harness.report.claims import gap_paragraphs, headline
 from harness.report.claims import render_summary_line as render_summary_line
 from harness.report.figures import FigurePlan
@@ -30,6 +30,7 @@ from harness.report.format import (
     split_label,
     timing,
 )
+from harness.report.markup import md_table as _table
 from harness.report.results import (
     CENTRALIZED,
     FEDERATED,
@@ -38,6 +39,7 @@ from harness.report.results import (
     arm_metrics,
     arm_order,
     common_parties,
+    engines_line,
     error_text,
     is_ok,
     jobs_text,
@@ -47,32 +49,27 @@ from harness.report.results import (
 from harness.report.results import to_jsonable as to_jsonable
 
 
-def __getattr__(name: str) -> Any:
-    # write_report moved to harness.report.write, which imports this module; it is handed out on
-    # first use instead of imported here, so there is no import circle. Remove once every caller
-    # imports it from harness.report.write.
-    if name == "write_report":
-        from harness.report.write import write_report
-
-        return write_report
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def render_markdown(results: Mapping[str, Any], figures: Sequence[FigurePlan]) -> str:
     """The whole report.md, from the JSON-normalised results and the figure plans actually drawn."""
     run_id = results.get("run_id", "?")
     engine = (results.get("engine") or {}).get("name", "unknown engine")
     family = (results.get("model") or {}).get("family", "model")
+    multi = seeds.has_seeds(results)
+    first = seeds.claims_line(results) if multi else headline(results, minus="−")
     lines = [
         f"# fatelab study report: {run_id}",
         "",
-        f"**{headline(results, minus='−')}**",
+        f"**{first}**",
         "",
         f"Run {run_id}, created {results.get('created', DASH)}, seed {plain(results.get('seed', DASH))}, "
         f"{family} on {engine}. All metrics on the held-out test set; raw numbers in "
         f"[`{RESULTS_FILE}`]({RESULTS_FILE}).",
         "",
+        *seeds.markdown_sections(results),
     ]
+    if multi:
+        lines += [f"## First seed ({plain(results.get('seed', DASH))}) in detail", "",
+                  f"**{headline(results, minus='−')}**", ""]
     for section in (_arms_section(results), _sweep_section(results), _per_class_section(results),
                     _figures_section(figures), _what_ran_section(results), _data_section(results),
                     _parties_section(results), _model_section(results), _run_section(results),
@@ -86,21 +83,6 @@ def render_markdown(results: Mapping[str, Any], figures: Sequence[FigurePlan]) -
 
 # --------------------------------------------------------------------------------------------------
 # Markdown building blocks
-
-
-def _cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ").strip()
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: str | None = None) -> list[str]:
-    """``align`` has one char per column: 'l' or 'r' (numbers right-aligned)."""
-    align = align or "l" + "r" * (len(headers) - 1)
-    rule = ["---:" if a == "r" else "---" for a in align]
-    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule) + " |"]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return lines
 
 
 def _kv_table(mapping: Mapping[str, Any], key_header: str = "Key", value_header: str = "Value") -> list[str]:
@@ -158,9 +140,8 @@ def _arms_table(results: Mapping[str, Any], arms: Mapping[str, Any]) -> list[str
         notes.append(f"Threshold-dependent metrics (all but AUC and KS) at threshold {', '.join(thresholds)}.")
     if len({m.get("n") for m in ok_metrics}) > 1:
         notes.append("Arms were scored on test sets of different sizes, see the last column.")
-    if notes:
-        out += [" ".join(notes), ""]
-    return out
+    notes.append(engines_line(results))
+    return [*out, " ".join(notes), ""]
 
 
 def _sweep_section(results: Mapping[str, Any]) -> list[str]:
@@ -170,7 +151,7 @@ def _sweep_section(results: Mapping[str, Any]) -> list[str]:
                        ["The sweep was skipped in this run (no entries in `results[\"sweep\"]`).", ""])
     common = common_parties(sweep)
     split_header = f"Split {'/'.join(common)} (%)" if common else "Split (%)"
-    rows = [[sweep_label(e, common), *_metric_cells(e.get("federated"), METRIC_COLUMNS), jobs_text(e)]
+    rows = [[sweep_label(e, common), *_metric_cells(e.get(FEDERATED), METRIC_COLUMNS), jobs_text(e)]
             for e in sweep]
     out = _titled("Split sweep (federated)",
                   _table([split_header, *(h for _, h in METRIC_COLUMNS), "FATE jobs"], rows,
@@ -354,7 +335,7 @@ def _model_lines(model: Mapping[str, Any]) -> list[str]:
 
 
 def validation_lines(block: Any) -> list[str]:
-    """The launcher's fit against the same fit as a FATE-Flow job (harness/study/validation.py)."""
+    """The launcher's fit against the same fit as a FATE-Flow job (harness/engines/validation.py)."""
     if not isinstance(block, Mapping):
         return []
     verdict = "within" if block.get("within_bounds") else "**outside**"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness.report.figures import DPI, FigurePlan
+from harness.report.plot_style import DPI, FigurePlan
 from harness.report.results import CENTRALIZED, FEDERATED, arm_label, arm_order, is_ok
 
 HEADLINE = (("accuracy", "Accuracy"), ("macro_precision", "Macro precision"), ("macro_recall", "Macro recall"),

@@ -13,14 +13,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.arm_names import CENTRALIZED as CENTRALIZED
+from harness.arm_names import FEDERATED as FEDERATED
+from harness.arm_names import LOCAL_PREFIX as LOCAL_PREFIX
 from harness.report.format import DASH, is_number, plain, split_label
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
 
-FEDERATED = "federated"
-CENTRALIZED = "centralized"
-LOCAL_PREFIX = "local:"
 
 
 def to_jsonable(value: Any, where: str = "results") -> Any:
@@ -116,6 +116,18 @@ def arm_label(name: str, results: Mapping[str, Any]) -> str:
         role_text = f" ({', '.join(roles)})" if roles else ""
         return f"Local only, party {party}{role_text}"
     return name
+
+
+def engines_line(results: Mapping[str, Any]) -> str:
+    """Which engine produced which numbers: the report says it beside every table of metrics."""
+    engine = (results.get("engine") or {}).get("name") or "the run's FATE engine"
+    text = (f"Engine behind the numbers: the federated arm and the sweep are FATE fits on {engine}; the "
+            "centralised and local-only arms are trained in-process (torch replica of FATE's HomoLR client).")
+    validation = results.get("validation")
+    if isinstance(validation, Mapping) and validation.get("engines"):
+        text += (f" The first federated fit was also run on {' and '.join(map(str, validation['engines']))} "
+                 "and compared (Validation, in the Run section).")
+    return text
 
 
 def best_local(results: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:

@@ -3,7 +3,8 @@ present in the sweep (the mean over seeds) with its 95% band, and the centralise
 band as a horizontal reference.
 
 Drawn like harness/report/figures.py: a ``matplotlib.figure.Figure`` built directly (no pyplot
-state, no window), colours shared with it so the federated series looks the same in every figure.
+state, no window), colours shared with it (harness/report/plot_style.py) so the federated
+series looks the same in every figure.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from harness.report import figures as plots
 from harness.report import format as rf
+from harness.report import plot_style as plots
 from harness.report import results as rr
 
 FILE = "sweep_seeds.png"
@@ -29,7 +30,7 @@ Cell = Mapping[str, Any] | None
 def _band(cells: Sequence[Cell]) -> tuple[list[float], list[float], list[float]]:
     """Means, lows and highs as floats; NaN where a split has no value or no interval (n < 2)."""
     def pick(c: Cell, key: str) -> float:
-        return plots._as_float(c.get(key) if isinstance(c, Mapping) else None)
+        return plots.as_float(c.get(key) if isinstance(c, Mapping) else None)
 
     return [pick(c, "mean") for c in cells], [pick(c, "low") for c in cells], [pick(c, "high") for c in cells]
 
@@ -82,9 +83,9 @@ def _draw_panel(ax: Any, xs: Sequence[int], series: Mapping[str, Sequence[Cell]]
     for arm, cells in series.items():
         mean, low, high = _band(cells)
         if arm == highlight:
-            colour, width = plots._HIGHLIGHT, 2.2
+            colour, width = plots.HIGHLIGHT, 2.2
         else:
-            colour, width = plots._other_colour(others), 1.6
+            colour, width = plots.other_colour(others), 1.6
             others += 1
         ax.plot(xs, mean, marker="o", color=colour, linewidth=width, label=f"{arm} (mean)")
         ax.fill_between(xs, low, high, color=colour, alpha=0.18, linewidth=0, label=f"{arm} (95% interval)")
@@ -96,9 +97,9 @@ def _draw_reference(ax: Any, cell: Cell) -> list[float]:
     mean, low, high = (v[0] for v in _band([cell]))
     if math.isnan(mean):
         return []
-    ax.axhline(mean, linestyle="--", color=plots._REFERENCE, linewidth=1.2, label=f"Centralised ({mean:.3f})")
+    ax.axhline(mean, linestyle="--", color=plots.REFERENCE, linewidth=1.2, label=f"Centralised ({mean:.3f})")
     if not (math.isnan(low) or math.isnan(high)):
-        ax.axhspan(low, high, color=plots._REFERENCE, alpha=0.08, linewidth=0, label="Centralised 95% interval")
+        ax.axhspan(low, high, color=plots.REFERENCE, alpha=0.08, linewidth=0, label="Centralised 95% interval")
         return [mean, low, high]
     return [mean]
 

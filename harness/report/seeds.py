@@ -5,8 +5,8 @@ method. Rendered as Markdown lines for report.md and as an HTML fragment for rep
 Input: the results dict with the blocks of ``harness.stats.aggregate.aggregate`` merged in (``seeds``,
 ``claims``, ``intervals``, ``comparisons``, ``sweep_intervals``, ``excluded_seeds``, ``stats_method``).
 Each table is built once as plain text (``Table``) and laid out twice, so report.md and report.html
-cannot disagree. Arm labels, number formats and the HTML building blocks come from
-harness.report.markdown / harness.report.html.
+cannot disagree. Arm labels come from harness.report.results, number formats from harness.report.format,
+the table and text building blocks from harness.report.markup.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.report import format as rf
-from harness.report import html as hp
-from harness.report import markdown as rp
+from harness.report import markup as mk
 from harness.report import results as rr
 
 SHOWN, REFUTED = "shown", "refuted"
@@ -75,7 +74,7 @@ def _n_text(cells: Sequence[Any]) -> str:
 
 
 def _p_text(p: Any) -> str:
-    return hp._p_value(p) if rf.is_number(p) else "n/a"
+    return mk.p_value(p) if rf.is_number(p) else "n/a"
 
 
 def _label(arm: str, results: Mapping[str, Any]) -> str:
@@ -220,7 +219,7 @@ def claims_line(results: Mapping[str, Any]) -> str:
 def _md_table(t: Table) -> list[str]:
     rows = [[f"**{c}**" if ((i, j) in t.strong and c) or (j == 0 and i in t.focus) else c
              for j, c in enumerate(r)] for i, r in enumerate(t.rows)]
-    return [*rp._table(t.headers, rows, align=t.align), ""]
+    return [*mk.md_table(t.headers, rows, align=t.align), ""]
 
 
 def markdown_sections(results: Mapping[str, Any]) -> list[str]:
@@ -234,7 +233,7 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
     out += ["## Intervals across seeds", "",
             f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions and SMOTE. "
             "Mean ± standard deviation [95% interval]; the last column says on how many seeds each number rests.",
-            ""]
+            "", rr.engines_line(results), ""]
     out += _md_table(intervals_table(results))
     out += ["## Paired comparisons", "", "Differences over the same seeds (first arm minus second).", ""]
     out += _md_table(comparisons_table(results))
@@ -255,13 +254,13 @@ def _html_table(t: Table) -> str:
     def cell(i: int, j: int, text: str) -> str:
         cls = "failed" if (i, j) in t.bad else ("num" if t.align[j] == "r" else "")
         attrs = f' class="{cls}"' if cls else ""
-        inner = f"<strong>{hp.esc(text)}</strong>" if (i, j) in t.strong else hp.esc(text)
+        inner = f"<strong>{mk.esc(text)}</strong>" if (i, j) in t.strong else mk.esc(text)
         return f"<td{attrs}>{inner}</td>"
 
     focus = ' class="focus"'
     rows = (f"<tr{focus if i in t.focus else ''}>{''.join(cell(i, j, c) for j, c in enumerate(r))}</tr>"
             for i, r in enumerate(t.rows))
-    return hp._table(t.headers, t.align, rows, table_id=t.table_id)
+    return mk.html_table(t.headers, t.align, rows, table_id=t.table_id)
 
 
 def html_sections(results: Mapping[str, Any]) -> str:
@@ -270,12 +269,12 @@ def html_sections(results: Mapping[str, Any]) -> str:
         return ""
     seeds = results.get("seeds") or []
     out = [f'<section class="headline" id="seed-claims-section"><h2>Claims across {len(seeds)} seeds</h2>',
-           f'<p class="claim">{hp.esc(claims_line(results))}</p>', _html_table(claims_table(results)),
-           "<ul>" + "".join(f"<li>{hp.esc(line)}</li>" for line in claim_reasons(results)) + "</ul>",
-           hp._paragraphs(method_lines(results), "note"), "</section>",
+           f'<p class="claim">{mk.esc(claims_line(results))}</p>', _html_table(claims_table(results)),
+           "<ul>" + "".join(f"<li>{mk.esc(line)}</li>" for line in claim_reasons(results)) + "</ul>",
+           mk.paragraphs(method_lines(results), "note"), "</section>",
            '<h2 id="seed-intervals-section">Intervals across seeds</h2>',
-           hp._paragraphs([f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions "
-                           "and SMOTE. Mean ± standard deviation [95% interval]."], "meta"),
+           mk.paragraphs([f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions "
+                           "and SMOTE. Mean ± standard deviation [95% interval].", rr.engines_line(results)], "meta"),
            _html_table(intervals_table(results)),
            '<h2 id="seed-comparisons-section">Paired comparisons</h2>', _html_table(comparisons_table(results))]
     sweep = sweep_table(results)
@@ -283,6 +282,6 @@ def html_sections(results: Mapping[str, Any]) -> str:
         out += ['<h2 id="seed-sweep-section">Split sweep across seeds</h2>', _html_table(sweep)]
     excluded = excluded_lines(results)
     out.append("<h3>Excluded seeds</h3>")
-    out.append('<ul class="issues">' + "".join(f"<li>{hp.esc(line)}</li>" for line in excluded) + "</ul>"
-               if excluded else hp._paragraphs(["None: every seed counted."], "note"))
+    out.append('<ul class="issues">' + "".join(f"<li>{mk.esc(line)}</li>" for line in excluded) + "</ul>"
+               if excluded else mk.paragraphs(["None: every seed counted."], "note"))
     return "".join(out)

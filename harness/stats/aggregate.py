@@ -25,11 +25,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.arm_names import CENTRALIZED, FEDERATED, LOCAL_PREFIX
 from harness.stats import claims as cl
 from harness.stats.intervals import CONFIDENCE, Interval, finite_values, is_number, t_interval
 from harness.stats.paired import ALPHA, Comparison, compare
 
-FEDERATED, CENTRALIZED, LOCAL_PREFIX = "federated", "centralized", "local:"
 #: Every metric that gets an interval, in the report's order.
 METRICS: tuple[str, ...] = ("auc", "ks", "specificity", "recall", "precision", "f1", "accuracy")
 #: Metrics of the paired comparisons: the two threshold-free ones, then the study's headline number

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
+from harness.arm_names import CENTRALIZED, FEDERATED, LOCAL_PREFIX
 from harness.stats.intervals import is_number
 from harness.stats.paired import ALPHA, Comparison, signed_rank
 
@@ -132,15 +133,15 @@ def study_claims(comparisons: Sequence[Comparison], sweep_pair: Comparison | Non
                  margin: float = MARGIN, metric: str = CLAIM_METRIC) -> list[Claim]:
     """The claims with verdicts, from the comparisons on ``metric`` (federated − centralized,
     federated − local:<party>) and, when the sweep ran, most balanced − least balanced split."""
-    on_metric = [c for c in comparisons if c.get("metric") == metric and c.get("a") == "federated"]
+    on_metric = [c for c in comparisons if c.get("metric") == metric and c.get("a") == FEDERATED]
     name = metric.upper() if len(metric) <= 3 else metric
     claims: list[Claim] = []
-    cen = next((c for c in on_metric if c.get("b") == "centralized"), None)
+    cen = next((c for c in on_metric if c.get("b") == CENTRALIZED), None)
     rule = NON_INFERIORITY_RULE.format(m=f"{margin:g}")
     ev = [non_inferiority(cen, margin)] if cen else []
     claims.append(_claim(f"Federated is not worse than centralised by more than {margin:g} {name}",
                          _all_of([e["verdict"] for e in ev]), rule, ev, "no centralised arm to compare with"))
-    local = [superiority(c) for c in on_metric if str(c.get("b", "")).startswith("local:")]
+    local = [superiority(c) for c in on_metric if str(c.get("b", "")).startswith(LOCAL_PREFIX)]
     claims.append(_claim(f"Federated has a higher {name} than each local-only party",
                          _all_of([e["verdict"] for e in local]), SUPERIORITY_RULE, local,
                          "no local-only arm to compare with"))

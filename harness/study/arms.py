@@ -12,6 +12,8 @@ scores them, or trains in-process, and writes its metrics into the seed's :class
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,8 +71,13 @@ class SeedContext:
         return upload_request(party, frame, d.features, self.tables_dir, tag, label=d.label, id_column=d.id_column)
 
     def test_requests(self, parties: Sequence[str]) -> dict[str, UploadRequest]:
-        # Every party scores the same pooled-scaled test table (same content, so one name).
-        return {p: self.request(p, self.data.test_pooled, "test") for p in parties}
+        # Every party scores the same pooled-scaled test table (same content, so one name): written
+        # once per seed, not once per party and fit (13 times a seed with the sweep).
+        return {p: dataclasses.replace(self._test_table, party_id=p) for p in parties}
+
+    @functools.cached_property
+    def _test_table(self) -> UploadRequest:
+        return self.request(self.data.parties[0], self.data.test_pooled, "test")
 
 
 class Arm(Protocol):
@@ -238,7 +245,7 @@ class SweepArm:
                     "ratio": list(ratio),
                     "parties": parties,
                     "rows": {p: len(split[p]) for p in parties},
-                    "federated": metrics,
+                    FEDERATED: metrics,
                     "fate_metrics": result.fate_metrics,
                     "job_ids": [result.job_id],
                     "wall_s": round(result.wall_s, 2),

@@ -21,9 +21,13 @@ from harness.study.scenario import DEFAULT_SCENARIO, get_scenario
 from harness.yaml_io import load_yaml_file
 
 DEFAULT_SWEEP: tuple[tuple[float, float], ...] = ((0.1, 0.9), (0.2, 0.8), (0.3, 0.7), (0.4, 0.6), (0.5, 0.5))
-# standalone: the embedded FATE-Flow; cluster: the inventory's parties; launcher: FATE's own
-# multi-process launcher without FATE-Flow (harness/engines/fate22/launcher.py).
-ENGINES = ("standalone", "cluster", "launcher")
+# launcher (the default): FATE's own multi-process launcher without FATE-Flow
+# (harness/engines/fate22/launcher.py); standalone: the embedded FATE-Flow; cluster: the inventory's parties.
+ENGINES = ("launcher", "standalone", "cluster")
+DEFAULT_ENGINE = "launcher"
+# Seeds per run when none are asked for: the launcher trains a seed's fits in seconds, a FATE-Flow
+# engine spends a minute or more scheduling each one.
+LAUNCHER_SEEDS, FLOW_SEEDS = 10, 1
 # The study's regularisation (FATE 1.8 HomoLR: penalty L2, alpha 1.0, RMSProp, full batch).
 STUDY_MODEL = HomoLRSettings(epochs=20, learning_rate=0.02, alpha=1.0, optimizer="rmsprop", penalty="l2")
 
@@ -67,7 +71,10 @@ class StudyConfig:
     model: HomoLRSettings = STUDY_MODEL
     sweep: SweepConfig = SweepConfig()
     log_columns: tuple[str, ...] = ("loan_amnt", "annual_inc", "revol_bal", "installment")
-    engine: str = "standalone"
+    engine: str = DEFAULT_ENGINE
+    # Seeds seed, seed+1, ...: each redraws split, partitions and SMOTE. None: LAUNCHER_SEEDS on the
+    # launcher, FLOW_SEEDS on FATE-Flow engines (resolved in __post_init__).
+    seeds: int | None = None
     inventory: Path | None = None
     flow_port: int | None = None  # None: 9380 or $FATELAB_FLOW_PORT (engines/fate22/server.py)
     run_id: str | None = None
@@ -89,6 +96,8 @@ class StudyConfig:
             raise ConfigError(f"balance must be 'smote' or 'none', got {self.balance!r}")
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        # Frozen: the resolved count replaces the raw value once, here.
+        object.__setattr__(self, "seeds", seed_count(self.seeds, self.engine))
         if self.engine == "cluster" and self.inventory is None:
             raise ConfigError(
                 "the cluster engine needs an inventory", hint="pass --inventory ansible/inventory/lab.yml"
@@ -110,11 +119,39 @@ class StudyConfig:
     def data_parties(self) -> tuple[str, ...]:
         return self.roles.data_parties()
 
+    def seed_list(self) -> tuple[int, ...]:
+        """The run's seeds: ``seed``, ``seed + 1``, ... so the first is the single-seed run's."""
+        return tuple(self.seed + i for i in range(int(self.seeds or 1)))
+
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         for key in ("data", "work_dir", "reports_dir", "inventory"):
             out[key] = None if out[key] is None else str(out[key])
         return out
+
+
+_SEEDS_HINT = (
+    f"a whole number of seeds, 1 or more (default {LAUNCHER_SEEDS} with the launcher engine, "
+    f"{FLOW_SEEDS} with FATE-Flow engines), e.g. --seeds 5 or seeds: 5"
+)
+
+
+def seed_count(raw: Any, engine: str) -> int:
+    """How many seeds a run has: ``raw`` (a flag's text or the YAML value) checked, or the engine's default."""
+    if raw is None:
+        return LAUNCHER_SEEDS if engine == "launcher" else FLOW_SEEDS
+    value: Any = raw
+    if isinstance(raw, str):
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"seeds must be a whole number, got {raw!r}", hint=_SEEDS_HINT) from None
+    # bool is an int to Python, but `seeds: true` is a typo; 2.0 from YAML is not a count either.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"seeds must be a whole number, got {raw!r}", hint=_SEEDS_HINT)
+    if value < 1:
+        raise ConfigError(f"seeds must be 1 or more, got {value}", hint=_SEEDS_HINT)
+    return value
 
 
 _SCENARIO_HINT = "`fatelab scenarios` lists them, e.g. scenario: lending-club-homolr"

@@ -12,19 +12,26 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.engines.base import Engine, FitJob, JobResult, Table, UploadRequest
-from harness.report.markdown import render_summary_line, to_jsonable, write_report
+from harness.errors import DataError
+from harness.report.claims import render_summary_line
+from harness.report.results import to_jsonable
+from harness.report.seeds import claims_line, has_seeds
+from harness.report.write import write_report
+from harness.stats.aggregate import aggregate
 from harness.study import results
-from harness.study.arms import Arm, PlannedFit, SeedContext, SeedOutcome, fate_job
+from harness.study.arms import SWEEP, Arm, PlannedFit, SeedContext, SeedOutcome, fate_job
 from harness.study.config import StudyConfig
 from harness.study.results import new_run_id
 from harness.study.scenario import Dataset, Scenario, get_scenario, say
 from harness.study.tables import balance, upload_request  # noqa: F401
+
+SHOWN_FITS = 8  # fits named in the "running" line; a 10-seed run has 60
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,10 @@ class SeedPlan:
     arms: Sequence[Arm]
     fits: Sequence[Sequence[PlannedFit]]  # per arm, in arm order
 
+    @property
+    def seed(self) -> int:
+        return self.context.config.seed
+
 
 # ---------------------------------------------------------------------------------- per seed
 def plan_seed(scenario: Scenario, config: StudyConfig, seed: int, dataset: Dataset, engine_name: str) -> SeedPlan:
@@ -43,7 +54,11 @@ def plan_seed(scenario: Scenario, config: StudyConfig, seed: int, dataset: Datas
     data = scenario.seed_data(dataset, seed_config)
     context = SeedContext(scenario, seed_config, data, engine_name, config.work_dir / "tables")
     arms = list(scenario.arms(seed_config))
-    return SeedPlan(context, arms, [arm.plan(context) for arm in arms])
+    fits = [arm.plan(context) for arm in arms]
+    if len(config.seed_list()) > 1:
+        # Progress lines, FATE job names and the launcher's log then say which seed a fit belongs to.
+        fits = [[dataclasses.replace(f, what=f"seed {seed}: {f.what}") for f in arm_fits] for arm_fits in fits]
+    return SeedPlan(context, arms, fits)
 
 
 def finish_seed(plan: SeedPlan, fit_results: Sequence[JobResult]) -> SeedOutcome:
@@ -91,7 +106,8 @@ def run_fits(engine: Engine, fits: Sequence[PlannedFit], tables: dict[tuple[str,
     """Every federated fit of the run in one ``run_many``."""
     jobs = [(fit.what, job_of(fit, tables)) for fit in fits]
     if jobs:
-        say(f"running {len(jobs)} FATE job(s): {', '.join(what for what, _ in jobs)}")
+        names = ", ".join(what for what, _ in jobs[:SHOWN_FITS]) + (", ..." if len(jobs) > SHOWN_FITS else "")
+        say(f"running {len(jobs)} FATE fit(s) on {engine.name}: {names}")
     return engine.run_many(jobs)
 
 
@@ -99,13 +115,20 @@ def run_fits(engine: Engine, fits: Sequence[PlannedFit], tables: dict[tuple[str,
 def run_study(
     config: StudyConfig, engine: Engine, *, after_start: Callable[[], None] | None = None
 ) -> tuple[Path, dict[str, Any]]:
-    """The whole study; ``after_start`` runs once the engine answers (the CLI stops dead runs' jobs there)."""
+    """The whole study; ``after_start`` runs once the engine answers (the CLI stops dead runs' jobs there).
+
+    Every seed is planned first; one upload and one run of every seed's fits follow; then each seed is
+    scored. results.json keeps the first seed's per-arm keys and, with more than one seed, adds the
+    blocks of :func:`harness.stats.aggregate.aggregate` over all of them.
+    """
     started = time.monotonic()
     run_id = config.run_id or new_run_id()
     scenario = get_scenario(config.scenario)
-    seeds = (config.seed,)  # one seed per run today; the per-seed steps already take any list
+    seeds = config.seed_list()
     dataset = scenario.load(config)  # prepare
-    plans = [plan_seed(scenario, config, seed, dataset, engine.name) for seed in seeds]  # split .. balance, plan
+    planned = {s: seed_or_error(s, lambda s=s: plan_seed(scenario, config, s, dataset, engine.name)) for s in seeds}
+    plans = [p for p in planned.values() if isinstance(p, SeedPlan)]
+    usable(planned.values(), "planned")
     engine.start()
     if after_start is not None:
         after_start()
@@ -116,7 +139,14 @@ def run_study(
     fit_results = run_fits(engine, fits, tables)  # every federated fit of the run, one engine call
     jobs_s = time.monotonic() - jobs_started
     # Score the fits and train the in-process baselines, seed by seed.
-    outcomes = [finish_seed(plan, part) for plan, part in zip(plans, split_by_plan(plans, fit_results), strict=True)]
+    outcomes: dict[int, SeedOutcome | SeedFailure] = {s: p for s, p in planned.items() if isinstance(p, SeedFailure)}
+    for i, (plan, part) in enumerate(zip(plans, split_by_plan(plans, fit_results), strict=True), start=1):
+        if len(plans) > 1:
+            say(f"seed {plan.seed} ({i}/{len(plans)}): scoring its fits, training the in-process baselines")
+        outcomes[plan.seed] = seed_or_error(plan.seed, lambda plan=plan, part=part: finish_seed(plan, part))
+    first = usable([outcomes[s] for s in seeds], "finished")
+    first_plan = planned[first.seed]
+    assert isinstance(first_plan, SeedPlan)
     clock = results.RunClock(dataset.prepare_s, jobs_started - upload_started, jobs_s, time.monotonic() - started)
     doc = results.assemble(
         run_id=run_id,
@@ -124,13 +154,61 @@ def run_study(
         config=config,
         engine=engine,
         dataset=dataset,
-        seed_data=plans[0].context.data,
-        outcome=outcomes[0],
+        seed_data=first_plan.context.data,
+        outcome=first,
         fits=fit_results,
         clock=clock,
         first_job=job_of(fits[0], tables) if fits else None,
     )
+    if len(seeds) > 1:
+        doc |= aggregate([seed_results(scenario, planned[s], outcomes[s]) for s in seeds])
     return report(doc, config)
+
+
+@dataclass(frozen=True)
+class SeedFailure:
+    """A seed its data did not allow (a party left with one class, too few rows): reported, never averaged."""
+
+    seed: int
+    error: str
+
+
+def seed_or_error(seed: int, step: Callable[[], Any]) -> Any:
+    """``step()``, or the seed's :class:`SeedFailure` when its data fails (DataError); other errors propagate."""
+    try:
+        return step()
+    except DataError as exc:
+        say(f"seed {seed} excluded: {exc.message}")
+        return SeedFailure(seed, exc.message)
+
+
+def usable(steps: Iterable[Any], done: str) -> Any:
+    """The first seed that is not a :class:`SeedFailure`; a DataError naming every seed's failure if none is."""
+    steps = list(steps)
+    ok = [s for s in steps if not isinstance(s, SeedFailure)]
+    if ok:
+        return ok[0]
+    raise DataError(
+        f"no seed of the run could be {done}: " + "; ".join(f"seed {s.seed}: {s.error}" for s in steps),
+        hint="check the partition ratios and the data's class balance, or start from another --seed",
+    )
+
+
+def seed_results(
+    scenario: Scenario, plan: SeedPlan | SeedFailure, outcome: SeedOutcome | SeedFailure
+) -> dict[str, Any]:
+    """One seed as :func:`harness.stats.aggregate.aggregate` reads it: seed, arms, sweep and parties,
+    or seed and error (the aggregate then lists it under ``excluded_seeds`` for every arm)."""
+    if isinstance(outcome, SeedFailure):
+        return {"seed": outcome.seed, "error": outcome.error}
+    assert isinstance(plan, SeedPlan)
+    sections = scenario.results_sections(plan.context.config, plan.context.data)
+    return {
+        "seed": outcome.seed,
+        "arms": outcome.arms,
+        SWEEP: outcome.sections.get(SWEEP, []),
+        "parties": sections.get("parties", {}),
+    }
 
 
 def split_by_plan(plans: Sequence[SeedPlan], fit_results: Sequence[JobResult]) -> list[list[JobResult]]:
@@ -147,6 +225,6 @@ def report(doc: dict[str, Any], config: StudyConfig) -> tuple[Path, dict[str, An
     """Write reports/<run-id>/ and point reports/latest at it; print the one-line summary."""
     plain = to_jsonable(doc)
     run_dir = write_report(plain, config.reports_dir)
-    say(render_summary_line(plain))
-    say(f"report: {run_dir / 'report.md'}")
+    say(claims_line(plain) if has_seeds(plain) else render_summary_line(plain), summary=True)
+    say(f"report: {run_dir / 'report.md'}", summary=True)
     return run_dir, plain

@@ -30,7 +30,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from harness.arm_names import CENTRALIZED as CENTRALIZED
+from harness.arm_names import FEDERATED as FEDERATED
+from harness.arm_names import LOCAL_PREFIX as LOCAL_PREFIX
 from harness.errors import ConfigError
+from harness.progress import is_quiet
 
 if TYPE_CHECKING:
     from harness.study.arms import Arm
@@ -39,10 +43,6 @@ if TYPE_CHECKING:
 SCENARIOS_PACKAGE = "harness.scenarios"
 DEFAULT_SCENARIO = "lending-club-homolr"
 
-# The arms every scenario has, by the names results.json and the report use (harness/report/markdown.py).
-FEDERATED = "federated"
-CENTRALIZED = "centralized"
-LOCAL_PREFIX = "local:"
 
 
 def file_sha256(path: Path) -> str:
@@ -54,9 +54,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def say(message: str) -> None:
-    """One of the run's own progress lines (printed even with --quiet, which silences engines' bars)."""
-    print(f"[fatelab] {message}", flush=True)
+def say(message: str, *, summary: bool = False) -> None:
+    """One of the run's own progress lines; with --quiet only the ``summary`` lines print."""
+    if summary or not is_quiet():
+        print(f"[fatelab] {message}", flush=True)
 
 
 @dataclass(frozen=True)

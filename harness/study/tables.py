@@ -19,6 +19,7 @@ from harness.data.partition import Partitioner
 from harness.data.scaling import Scaler, fit_scaler
 from harness.data.split import stratified_split, synthetic_id_offsets
 from harness.engines.base import UploadRequest
+from harness.errors import DataError
 from harness.output_pair import replace_file
 from harness.study.scenario import CENTRALIZED
 
@@ -85,6 +86,7 @@ def seed_data(
     parties = list(config.data_parties())
     train, test = stratified_split(frame, label=label, test_size=config.test_size, seed=config.seed)
     parts = partitioner.partition(train, config.seed)
+    check_both_classes(parts, parties, label, config.seed)
     sweep = list(config.sweep.parties) if config.sweep.enabled else []
     offsets = synthetic_id_offsets(frame[id_column], [*parties, CENTRALIZED, *[SWEEP_BLOCK + p for p in sweep]])
     scalers = {p: fit_scaler(parts[p], features, log_columns=log_columns) for p in parties}
@@ -104,6 +106,20 @@ def seed_data(
         offsets=offsets,
         federated=federated,
     )
+
+
+def check_both_classes(parts: Mapping[str, pd.DataFrame], parties: Sequence[str], label: str, seed: int) -> None:
+    """A party holding one class cannot train a classifier of its own (its local-only arm, its share of the
+    federated fit): a DataError naming the seed, so a multi-seed run reports the seed as excluded."""
+    for p in parties:
+        counts = parts[p][label].value_counts()
+        if len(counts) < 2:
+            only = ", ".join(f"{k!r}" for k in counts.index) or "none"
+            raise DataError(
+                f"seed {seed}: the partition left party {p} with one class only ({label} = {only}, "
+                f"{len(parts[p]):,} rows)",
+                hint="give that party a larger share, stratify the partition, or use more rows",
+            )
 
 
 def upload_request(

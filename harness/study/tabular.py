@@ -55,7 +55,7 @@ class TabularHomoLR(Scenario):
         rows = [
             f"{p}: {len(data.parts[p]):,} rows -> {len(data.federated[p].rows):,} after SMOTE" for p in data.parties
         ]
-        say(f"partitions: {', '.join(rows)}; test set {len(data.test):,} rows")
+        say(f"seed {config.seed} partitions: {', '.join(rows)}; test set {len(data.test):,} rows")
         return data
 
     # ------------------------------------------------------------------ model family, arms, metrics

@@ -20,6 +20,7 @@ from harness.engines.base import FitJob
 from harness.engines.fate22.homo_nn import build_nn_task, family
 from harness.engines.fate22.mapping import fit_params
 from harness.engines.jobs import LOG_LINES, TERMINAL_FAILURES, tail
+from harness.engines.validation import coefficients_from_model, find_model
 from harness.errors import EngineError
 from harness.ids import job_id as valid_job_id
 
@@ -219,8 +220,6 @@ class FlowRestClient:
 
     def model_coefficients(self, job_id: str, role: str, party_id: str, task_name: str = "homo_lr_0") -> dict:
         """A HomoLR task's output model as {"weight", "bias"} (what the launcher engine returns)."""
-        from harness.study.validation import coefficients_from_model, find_model
-
         response = self._client.output.query_model(job_id=job_id, role=role, party_id=party_id, task_name=task_name)
         model = find_model(self._ok(response, f"read the model of {task_name}").get("data"))
         if not model:

@@ -17,6 +17,7 @@ inside the virtualenv).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import importlib.util
 import json
@@ -40,8 +41,9 @@ from harness.engines.fate22.launcher_party import OUTCOME
 from harness.engines.fate22.spark import SparkComputing
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
+from harness.engines.validation import compare_fits
 from harness.errors import EngineError
-from harness.progress import Progress
+from harness.progress import CountProgress, Progress
 
 NAMESPACE = "launcher"
 LAUNCH_TIMEOUT = 3600.0
@@ -267,6 +269,7 @@ class LauncherEngine(mapping.Fate22Engine):
         self.reference = reference
         self._validation: dict[str, Any] | None = None
         self._paths: dict[tuple[str, str], Path] = {}
+        self._requests: dict[tuple[str, str], UploadRequest] = {}
         self.last_launch: dict[str, Any] = {}
 
     def start(self) -> None:
@@ -306,9 +309,8 @@ class LauncherEngine(mapping.Fate22Engine):
             if not request.path.is_file():
                 raise EngineError(f"table file {request.path} for party {request.party_id} does not exist")
             self._paths[(request.party_id, request.name)] = request.path.resolve()
-        if self.reference is not None:
-            # The reference FATE-Flow job reads the same tables, under the same names.
-            return self.reference.upload_many(requests)
+            # Kept for validate: only the validated fit's tables go into FATE-Flow (a 10-seed run has ~100).
+            self._requests[(request.party_id, request.name)] = request
         return [Table(r.party_id, NAMESPACE, r.name, r.rows) for r in requests]
 
     def run_many(self, jobs: Sequence[tuple[str, FitJob]]) -> list[JobResult]:
@@ -325,11 +327,16 @@ class LauncherEngine(mapping.Fate22Engine):
         command = launch_command(plan_path.resolve(), parties, data_dir.resolve(), session, self.timeout)
         log_path = launch_dir / "launch.log"
         self._say(f"launching {len(parties)} party processes for {len(jobs)} fit(s) (log: {log_path})")
+        counter = CountProgress(self.progress, "FATE launcher", len(jobs))
         try:
             wall_s = run_launch(
-                command, log_path=log_path, timeout=self.timeout, on_poll=self._progress(out_dir, len(jobs))
+                command,
+                log_path=log_path,
+                timeout=self.timeout,
+                on_poll=lambda: counter.update(fits_done(out_dir, len(jobs))),
             )
         finally:
+            counter.close()
             # FATE's LMDB tables of the launch: nothing in them is read afterwards.
             shutil.rmtree(data_dir, ignore_errors=True)
         results = [read_fit(out_dir, i, job, session) for i, (_, job) in enumerate(jobs)]
@@ -348,17 +355,16 @@ class LauncherEngine(mapping.Fate22Engine):
 
     def validate(self, job: tuple[str, FitJob], ours: JobResult) -> dict[str, Any]:
         """The same fit as a FATE-Flow job on the reference engine; how far apart the two ended."""
-        from harness.study.validation import compare_fits
-
         assert self.reference is not None
         what, homo_lr = job
         self._say(f"validating: '{what}' again as a FATE-Flow job on {self.reference.name}")
-        [theirs] = self.reference.run_many([(f"{what} (validation)", homo_lr)])
+        flow_job = self._on_reference(homo_lr)
+        [theirs] = self.reference.run_many([(f"{what} (validation)", flow_job)])
         if family(homo_lr) == "homo_nn":
             from harness.engines.fate22.nn_validation import compare_nn
 
             engines = (self.reference.name, self.name)
-            block = compare_nn(self.reference, homo_lr, ours, theirs, self.work_dir, engines)
+            block = compare_nn(self.reference, flow_job, ours, theirs, self.work_dir, engines)
             return block | {"job": what, "job_ids": {engines[0]: theirs.job_id, engines[1]: ours.job_id}}
         theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", homo_lr.roles.guest)
         block = compare_fits(theirs, ours, engines=(self.reference.name, self.name), id_column=homo_lr.id_column)
@@ -368,16 +374,22 @@ class LauncherEngine(mapping.Fate22Engine):
             "wall_s": {self.reference.name: round(theirs.wall_s, 2), self.name: round(ours.wall_s, 2)},
         }
 
-    def _progress(self, out_dir: Path, fits: int) -> Callable[[], None]:
-        seen = [0]
+    def _on_reference(self, job: FitJob) -> FitJob:
+        """``job`` reading the same CSVs, uploaded into the reference FATE-Flow under the same names."""
+        assert self.reference is not None
+        keys = list(dict.fromkeys((t.party_id, t.name) for t in [*job.train.values(), *job.test.values()]))
+        missing = [k for k in keys if k not in self._requests]
+        if missing:
+            raise EngineError(
+                f"tables {missing} of the validated fit were not registered with the launcher engine",
+                hint="call upload_many with every table before run_many",
+            )
+        tables = dict(zip(keys, self.reference.upload_many([self._requests[k] for k in keys]), strict=True))
 
-        def poll() -> None:
-            done = fits_done(out_dir, fits)
-            if done != seen[0]:
-                seen[0] = done
-                self._say(f"fit {done}/{fits} done")
+        def on_flow(mine: Mapping[str, Table]) -> dict[str, Table]:
+            return {p: tables[(t.party_id, t.name)] for p, t in mine.items()}
 
-        return poll
+        return dataclasses.replace(job, train=on_flow(job.train), test=on_flow(job.test))
 
     def _say(self, message: str) -> None:
         # One line per state change, tty or not: a launch runs for minutes and must not look hung.
