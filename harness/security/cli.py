@@ -29,7 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     sec.add_argument("--preset", choices=["full", "ci"], default="full", help="full grid (make security) or CI-sized")
     sec.add_argument("--data", type=Path, help="Lending Club loan.csv (default: the bundled 5k-row sample)")
-    sec.add_argument("--mnist", type=Path, help="MNIST sample for image reconstruction (default: shared/data's)")
+    sec.add_argument(
+        "--mnist", type=Path, help="MNIST sample for image reconstruction (default: data/mnist/mnist_5k.csv.gz)"
+    )
     sec.add_argument("--reports", type=Path, help="reports directory (default reports/)")
     sec.add_argument("--run-id", help="report directory name (default security-<time>)")
     sec.add_argument("--rounds", type=int, help="cost rounds per case (full: 3)")

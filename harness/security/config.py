@@ -158,9 +158,9 @@ def _as_tuple(key: str, value: Any) -> tuple[Any, ...]:
 
 
 def mnist_path(config: SecurityConfig) -> Path | None:
-    """The MNIST sample to use: the configured one, else shared/data beside the checkout, else none."""
+    """The MNIST sample to use: the configured one, else the project's bundled sample (data/mnist), else none."""
     if config.mnist is not None:
         return config.mnist
     repo = Path(__file__).resolve().parents[2]
-    found = [p for p in (repo.parent / "shared" / "data" / "mnist" / "mnist_5k.csv.gz",) if p.exists()]
-    return found[0] if found else None
+    bundled = repo / "data" / "mnist" / "mnist_5k.csv.gz"
+    return bundled if bundled.exists() else None

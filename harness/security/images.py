@@ -7,7 +7,7 @@ total-variation prior, with Adam on the input. Reported: PSNR of every reconstru
 (pixels in [0, 1]; reconstructions matched to originals by best PSNR) and an image grid.
 
 The CNN (:class:`SmallCNN`) is this package's own, untrained (the attack is easiest, and most realistic for
-the first round, at initialisation). Real MNIST digits: the bundled 5k sample (shared/data/mnist).
+the first round, at initialisation). Real MNIST digits: the bundled 5k sample (data/mnist).
 """
 
 from __future__ import annotations
