@@ -35,8 +35,8 @@ from harness.errors import ConfigError
 from harness.hosts.inventory import Cluster, load_inventory
 
 # The kubefate role's files, through the package's own symlink (kubefate/role -> ansible/roles/kubefate):
-# a checkout and an installed fatelab find them at the same place.
-ROLE_DIR = Path(__file__).resolve().parent / "role"
+# in a checkout this resolves to the role itself, in an installed fatelab to the copy the wheel carries.
+ROLE_DIR = (Path(__file__).resolve().parent / "role").resolve()
 VERSIONS_FILE = Path(__file__).resolve().parent / "versions.yml"
 # docker-compose's fate-network; a party address inside it would be routed into the bridge.
 COMPOSE_SUBNET = ipaddress.ip_network("192.167.0.0/16")
