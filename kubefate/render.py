@@ -34,8 +34,9 @@ import yaml
 from harness.errors import ConfigError
 from harness.hosts.inventory import Cluster, load_inventory
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ROLE_DIR = REPO_ROOT / "ansible" / "roles" / "kubefate"
+# The kubefate role's files, through the package's own symlink (kubefate/role -> ansible/roles/kubefate):
+# in a checkout this resolves to the role itself, in an installed fatelab to the copy the wheel carries.
+ROLE_DIR = (Path(__file__).resolve().parent / "role").resolve()
 VERSIONS_FILE = Path(__file__).resolve().parent / "versions.yml"
 # docker-compose's fate-network; a party address inside it would be routed into the bridge.
 COMPOSE_SUBNET = ipaddress.ip_network("192.167.0.0/16")
@@ -159,16 +160,8 @@ def validate_kubefate(cluster: Cluster, settings: Mapping[str, Any]) -> None:
     _require_ipv4("kubefate_rollsite_bind_address", settings["kubefate_rollsite_bind_address"])
     for party in settings["kubefate_parties"]:
         _require_ipv4(f"host {party['host']}: kubefate_admin_bind_address", party["admin_bind_address"])
-    seen: dict[str, str] = {}
+    # Two parties never share an address (harness/hosts/party_schema.yml): each rollsite publishes 9370.
     for p in cluster.parties:
-        # Every party's rollsite publishes host port 9370, so two parties cannot share one address.
-        if p.address in seen:
-            raise ConfigError(
-                f"hosts {seen[p.address]} and {p.host} share address {p.address}; each KubeFATE party "
-                "publishes port 9370 and needs its own host",
-                hint="give each party its own ansible_host",
-            )
-        seen[p.address] = p.host
         try:
             if ipaddress.ip_address(p.address) in COMPOSE_SUBNET:
                 raise ConfigError(
@@ -352,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--package", help="KubeFATE docker-compose tarball or unpacked docker-deploy/ dir")
     args = parser.parse_args(argv)
     try:
-        cluster = load_inventory(args.inventory)
+        cluster = load_inventory(args.inventory, deploy=True)
         with tempfile.TemporaryDirectory() as tmp:
             package = resolve_package(args.package, Path(tmp)) if args.package else None
             written = write_plan(cluster, args.out_dir, package)

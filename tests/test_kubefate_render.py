@@ -56,7 +56,7 @@ def test_example_inventory_loads_in_file_order() -> None:
     [
         ([("a", 9999, "10.0.0.1"), ("b", 9999, "10.0.0.2")], "party 9999 is used by two hosts: a and b"),
         ([("a", 9999, "10.0.0.1"), ("b", 9998, None)], "host b \\(party 9998\\) has no ansible_host"),
-        ([("a", 9999, "10.0.0.1")], "defines 1 party; federated learning needs at least 2"),
+        ([("a", 9999, "10.0.0.1")], "1 party host\\(s\\), but federated learning needs at least 2"),
         (
             [("a", "nine", "10.0.0.1"), ("b", 9998, "10.0.0.2")],
             "host a: party_id must be a positive integer",
@@ -81,7 +81,7 @@ def test_generic_validation_names_the_offender(parties: list, words: str) -> Non
 )
 def test_kubefate_validation(parties: list, extra: dict, words: str) -> None:
     with pytest.raises(ConfigError, match=words):
-        render_parties_conf(cluster_from_mapping(_inventory(parties, **extra)))
+        render_parties_conf(cluster_from_mapping(_inventory(parties, **extra), deploy=True))
 
 
 def test_parties_conf_arrays_share_one_order(tmp_path: Path) -> None:

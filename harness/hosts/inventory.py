@@ -5,15 +5,14 @@ keeping a second list of parties. Only the YAML inventory format is supported (n
 inventories, no ``group_vars/`` directories): the harness must be able to check a cluster without
 Ansible installed.
 
-A *party* is any host that defines ``party_id``. Other hosts (a controller, a jump host) are
-kept out of the party list. Variable precedence follows Ansible for the cases used here:
+What a *party* is (a host that defines ``party_id``, in group ``fate_parties``, with its own address)
+is defined once in ``party_schema.yml``, which Ansible's inventory_check role applies too. Other hosts
+(a controller, a jump host) are kept out of the party list. Variable precedence follows Ansible for the cases used here:
 ``all.vars`` < parent group vars < child group vars < host vars.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,15 +20,12 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.hosts.computing import Computing, check_workers_exclusive, party_computing
-from harness.ids import check_distinct_parties, party_id
+from harness.hosts.party_schema import load_schema, party_problems
+from harness.ids import party_id
 from harness.yaml_io import load_yaml_file
 
 PARTY_ID_VAR = "party_id"
 DEPLOYMENT_VAR = "fate_deployment"
-# Hostnames per RFC 1123; addresses are either this or an IP literal.
-_HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
-)
 
 
 @dataclass(frozen=True)
@@ -68,46 +64,59 @@ class Cluster:
         )
 
 
-def load_inventory(path: str | Path) -> Cluster:
-    """Read and validate a YAML inventory; raise ``ConfigError`` naming the offending host."""
+def load_inventory(path: str | Path, deploy: bool = False) -> Cluster:
+    """Read and validate a YAML inventory; raise ``ConfigError`` naming the offending host.
+
+    ``deploy``: the inventory is about to be deployed, so the schema's deploy rules apply too.
+    """
     path = Path(path)
     raw = load_yaml_file(path, "inventory", missing_hint="pass INVENTORY=<path to a .yml inventory>")
     name = path.name.removesuffix(".yml").removesuffix(".yaml")
-    return cluster_from_mapping(raw, name=name)
+    return cluster_from_mapping(raw, name=name, deploy=deploy)
 
 
-def cluster_from_mapping(raw: Any, name: str = "inventory") -> Cluster:
+def cluster_from_mapping(raw: Any, name: str = "inventory", deploy: bool = False) -> Cluster:
     """Build a validated :class:`Cluster` from an already parsed YAML inventory."""
     if not isinstance(raw, Mapping) or "all" not in raw:
         raise ConfigError(
             f"inventory {name!r} has no top-level 'all' group",
             hint="use the Ansible YAML inventory format: all: {vars: ..., children: ..., hosts: ...}",
         )
-    host_vars, all_vars = flatten_hosts(raw["all"] or {})
+    schema = load_schema()
+    members: dict[str, list[str]] = {}
+    host_vars, all_vars = flatten_hosts(raw["all"] or {}, members)
+    problems = party_problems(schema, host_vars, members.get(schema.party_group), deploy)
+    if problems:
+        raise ConfigError(schema.say("summary", inventory=name, problems="; ".join(problems)), hint=schema.hint)
     party_hosts = [host for host, hv in host_vars.items() if PARTY_ID_VAR in hv]
     parties = [_party(host, host_vars[host], host_vars, party_hosts) for host in party_hosts]
     check_workers_exclusive({p.host: p.computing for p in parties})
     deployment = all_vars.get(DEPLOYMENT_VAR)
     if deployment is None and parties:
         deployment = parties[0].vars.get(DEPLOYMENT_VAR)
-    cluster = Cluster(name=name, deployment=deployment, parties=tuple(parties), vars=all_vars)
-    validate_cluster(cluster)
-    return cluster
+    return Cluster(name=name, deployment=deployment, parties=tuple(parties), vars=all_vars)
 
 
-def flatten_hosts(group: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+def flatten_hosts(
+    group: Mapping[str, Any], members: dict[str, list[str]] | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Return ({host: merged vars}, all-vars) walking hosts first, then children, in YAML order.
 
     This is the order Ansible lists ``groups['all']`` in, so Python and the role agree on party order.
+    ``members``, when given, receives {group name: its hosts, children's included} as Ansible's ``groups``.
     """
     all_vars = dict(group.get("vars") or {})
     merged: dict[str, dict[str, Any]] = {}
-    _walk(group, all_vars, merged, path=("all",))
+    _walk(group, all_vars, merged, path=("all",), members={} if members is None else members)
     return merged, all_vars
 
 
 def _walk(
-    group: Mapping[str, Any], inherited: dict[str, Any], out: dict[str, dict[str, Any]], path: tuple[str, ...]
+    group: Mapping[str, Any],
+    inherited: dict[str, Any],
+    out: dict[str, dict[str, Any]],
+    path: tuple[str, ...],
+    members: dict[str, list[str]],
 ) -> None:
     if not isinstance(group, Mapping):
         raise ConfigError(f"inventory group {'/'.join(path)} is not a mapping", hint="check the indentation")
@@ -118,8 +127,11 @@ def _walk(
             raise ConfigError(f"host {host} in {'/'.join(path)}: variables must be a mapping")
         # A host listed in several groups keeps its first position and gains the later group's vars.
         out[host] = {**out.get(host, {}), **scope, **(hvars or {})}
+        for name in path:
+            if host not in members.setdefault(name, []):
+                members[name].append(host)
     for child, body in (group.get("children") or {}).items():
-        _walk(body or {}, scope, out, path + (str(child),))
+        _walk(body or {}, scope, out, path + (str(child),), members)
 
 
 def _party(
@@ -135,33 +147,3 @@ def _party(
         vars=dict(hv),
         computing=party_computing(host, hv, host_vars, party_hosts),
     )
-
-
-def validate_cluster(cluster: Cluster) -> None:
-    """Check the rules every deployment kind needs; raise ``ConfigError`` on the first violation."""
-    check_distinct_parties(
-        [(p.party_id, p.host) for p in cluster.parties],
-        kind="hosts",
-        scope=f"inventory {cluster.name!r}",
-        hint="give every host its own party_id; federated learning needs at least two (e.g. 9999 guest, "
-        "9998 and 10000 hosts)",
-    )
-    for p in cluster.parties:
-        if not p.address:
-            raise ConfigError(
-                f"host {p.host} (party {p.party_id}) has no ansible_host address",
-                hint="set ansible_host: <IP or DNS name> for this host",
-            )
-        if not is_address(p.address):
-            raise ConfigError(
-                f"host {p.host} (party {p.party_id}): ansible_host {p.address!r} is not an IP or host name",
-                hint="use an IP literal such as 192.0.2.10 or a DNS name",
-            )
-
-
-def is_address(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-        return True
-    except ValueError:
-        return bool(_HOSTNAME_RE.match(value)) and not value.replace(".", "").isdigit()
