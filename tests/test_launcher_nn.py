@@ -27,7 +27,7 @@ def test_plan_says_which_component_trains(tmp_path: Path) -> None:
                       session="s", out_dir=tmp_path)
     assert [f["family"] for f in plan["fits"]] == ["homo_nn", "homo_lr"]
     conf = plan["fits"][0]["params"]["runner_conf"]
-    assert conf["task_type"] == "multi" and conf["model_conf"]["item_name"] == "load_seq"
+    assert conf["task_type"] == "multi" and conf["model_conf"]["item_name"] == "seeded_seq"
     json.dumps(plan)  # the party processes read it as JSON
 
 

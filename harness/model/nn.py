@@ -6,10 +6,9 @@ from). The same entries go into FATE's HomoNN runner config (launcher and FATE-F
 the in-process arms (:mod:`harness.model.nn_local` builds them with FATE's own loader), so every arm
 trains literally the same architecture.
 
-Initial weights: a fresh process's torch generator starts at ``torch.initial_seed()`` =
-``TORCH_DEFAULT_SEED``; FATE-Flow runs each party's task in a fresh process, so every party of a
-FATE-Flow job starts from the same weights. The launcher and the in-process arms seed torch with that
-value right before building the model, so all of them start from those same weights too.
+Initial weights: the model conf builds the layers through :func:`harness.model.torch_init.seeded_seq`,
+which seeds torch with ``init_seed`` first, so every party of every engine (launcher, FATE-Flow,
+in-process) starts from the same weights whatever its process drew from torch before.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 
+# torch's seed in a fresh process: the weights the launcher and in-process arms have always started from.
 TORCH_DEFAULT_SEED = 67280421310721
 AGGREGATORS = ("secure_aggregate", "plaintext")
 Layer = Mapping[str, Any]
@@ -66,6 +66,7 @@ class HomoNNSettings:
     loss: str = "CrossEntropyLoss"
     classes: int = 10
     seed: int = 42
+    init_seed: int = TORCH_DEFAULT_SEED
     aggregator: str = "secure_aggregate"
     task_type: str = "multi"
     # HF Trainer's default, which FATE's trainer inherits; the in-process arms clip the same way.
@@ -87,7 +88,10 @@ class HomoNNSettings:
         """FATE's ``Sequential.to_dict`` layout. load_seq sorts the keys, and FATE-Flow's YAML turns
         digit-only keys into ints (some of them: "008" stays text): zero-padded names sort as text."""
         return {
-            "module_name": "fate.components.components.nn.torch.base",
-            "item_name": "load_seq",
-            "kwargs": {"seq_conf": {f"layer_{i:03d}": dict(entry) for i, entry in enumerate(self.layers)}},
+            "module_name": "harness.model.torch_init",
+            "item_name": "seeded_seq",
+            "kwargs": {
+                "seed": self.init_seed,
+                "seq_conf": {f"layer_{i:03d}": dict(entry) for i, entry in enumerate(self.layers)},
+            },
         }

@@ -1,8 +1,8 @@
 """The in-process NN arms (centralised, local-only): the HomoNN settings trained with plain PyTorch.
 
-The model comes from FATE's own loader on :meth:`HomoNNSettings.model_conf`, seeded as FATE's party
-processes are (:data:`harness.model.nn.TORCH_DEFAULT_SEED`), so its initial weights are those the
-federated parties start from. One epoch here is one round there: the same optimizer, learning rate,
+The model comes from FATE's own loader on :meth:`HomoNNSettings.model_conf`, which seeds torch
+itself (:mod:`harness.model.torch_init`), so its initial weights are those the federated parties
+start from. One epoch here is one round there: the same optimizer, learning rate,
 batch size, loss and gradient clipping (HF Trainer's ``max_grad_norm``, which FATE's trainer keeps).
 After every epoch the model is scored on the test set: the centralised curve of the report.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from harness.model.nn import TORCH_DEFAULT_SEED, HomoNNSettings
+from harness.model.nn import HomoNNSettings
 
 EVAL_BATCH = 512
 
@@ -25,7 +25,6 @@ def build_model(settings: HomoNNSettings) -> torch.nn.Module:
     """The settings' model with the weights every FATE party process starts from."""
     from fate.components.components.nn.nn_runner import loader_load_from_conf
 
-    torch.manual_seed(TORCH_DEFAULT_SEED)
     return loader_load_from_conf(settings.model_conf())
 
 

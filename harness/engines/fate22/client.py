@@ -239,17 +239,6 @@ def _log_lines(data: Any) -> Iterable[str]:
         yield str(data)
 
 
-def scores_from_output(frame: pd.DataFrame, *, id_column: str, dataset_type: str = "validate_set") -> pd.DataFrame:
-    """Reduce HomoLR's output rows to ``id_column, label, score`` for one dataset type."""
-    if "type" in frame.columns:
-        frame = frame[frame["type"] == dataset_type]
-    missing = {id_column, "label", "predict_score"} - set(frame.columns)
-    if missing:
-        raise EngineError(f"HomoLR output lacks columns {sorted(missing)}; got {list(frame.columns)}")
-    out = frame[[id_column, "label", "predict_score"]].rename(columns={"predict_score": "score"})
-    return out.astype({id_column: "int64", "label": "int64", "score": "float64"}).reset_index(drop=True)
-
-
 def table_name(tag: str, digest: str) -> str:
     """Content-addressed table names make re-runs reuse an upload and never mix two versions."""
     return f"{tag}_{digest[:12]}"

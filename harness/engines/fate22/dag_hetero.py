@@ -102,7 +102,8 @@ def collect_hetero_result(
     guest_client: Any, job_id: str, job: FitJob, *, wall_s: float, tasks: Iterable[Mapping[str, Any]]
 ) -> JobResult:
     """The guest's test scores (the predict task's output), PSI counts and Evaluation metrics of one job."""
-    from harness.engines.fate22.client import flatten_metrics, scores_from_output, task_timings
+    from harness.engines.fate22.client import flatten_metrics, task_timings
+    from harness.engines.fate22.scores import scores_from_output
 
     guest = job.roles.guest
     family = fit_family(job)

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from harness.engines.base import FitJob, JobResult, ModelMapping
+from harness.engines.fate22.scores import scores_from_output
 from harness.errors import EngineError
 from harness.model.nn import HomoNNSettings
 
@@ -50,7 +50,14 @@ def runner_conf(settings: HomoNNSettings) -> dict[str, Any]:
             "use_cpu": True,
         },
         "fed_args_conf": {"aggregate_strategy": "epoch", "aggregate_freq": 1, "aggregator": settings.aggregator},
-        "dataset_conf": None,
+        # Rows in match-id order on every engine, so HF's data seed draws the same batches (see the module).
+        "dataset_conf": {
+            "module_name": "harness.model.nn_dataset",
+            "item_name": "IdOrderedTable",
+            "kwargs": {"flatten_label": True, "label_dtype": "long", "to_tensor": True}
+            if settings.task_type == "multi"
+            else {"to_tensor": True},
+        },
         "data_collator_conf": None,
         "tokenizer_conf": None,
         "task_type": settings.task_type,
@@ -72,7 +79,7 @@ def nn_mapping(settings: HomoNNSettings, max_party_rows: int) -> ModelMapping:
     s = settings
     layers = ", ".join(str(entry["item_name"]) for entry in s.layers)
     mapping = {
-        "model": f"runner_conf.model_conf: load_seq of torch.nn [{layers}]",
+        "model": f"runner_conf.model_conf: seeded load_seq of torch.nn [{layers}]",
         "optimizer": f"optimizer_conf torch.optim.{s.optimizer}(lr={s.learning_rate})",
         "loss": f"loss_conf torch.nn.{s.loss}",
         "rounds": f"training_args_conf.num_train_epochs={s.epochs}; fed_args_conf aggregate_strategy='epoch', "
@@ -81,8 +88,10 @@ def nn_mapping(settings: HomoNNSettings, max_party_rows: int) -> ModelMapping:
         "aggregation": f"fed_args_conf.aggregator='{s.aggregator}' (sample-weighted mean)",
     }
     caveats = [
-        "initial weights: torch's default seed of a fresh process (every FATE party process starts there; "
-        "the launcher and in-process arms seed torch with it before building the model)",
+        f"initial weights: torch seeded with {s.init_seed} right before the layers are built "
+        "(harness.model.torch_init.seeded_seq in the model conf), the same on every party and engine",
+        "rows sorted by match id before HF's seeded shuffle (harness.model.nn_dataset.IdOrderedTable), so "
+        "every engine draws the same batches whatever order its storage returns the rows in",
         f"gradients clipped to norm {s.max_grad_norm} (HF Trainer default that FATE keeps); the in-process arms too",
     ]
     return ModelMapping(TARGET, mapping, caveats)
@@ -93,18 +102,6 @@ def build_nn_task(job: FitJob, train: Any, validate: Any) -> Any:
     from fate_client.pipeline.components.fate import HomoNN
 
     return HomoNN(TASK, train_data=train, validate_data=validate, **nn_params(job.model, job.max_party_rows()))
-
-
-def nn_scores(frame: pd.DataFrame, *, id_column: str, dataset_type: str = "validate_set") -> pd.DataFrame:
-    """HomoNN's output rows for one dataset as ``id_column, label, score`` (score = predicted class)."""
-    if "type" in frame.columns:
-        frame = frame[frame["type"] == dataset_type]
-    missing = {id_column, "label", "predict_result"} - set(frame.columns)
-    if missing:
-        raise EngineError(f"HomoNN output lacks columns {sorted(missing)}; got {list(frame.columns)}")
-    out = frame[[id_column, "label", "predict_result"]].rename(columns={"predict_result": "score"})
-    out = out.assign(**{id_column: pd.to_numeric(out[id_column]).round()})
-    return out.astype({id_column: "int64", "label": "int64", "score": "float64"}).reset_index(drop=True)
 
 
 def family(job: FitJob) -> str:
@@ -119,7 +116,9 @@ def collect_nn_result(
     output = client.output_frame(job_id, "guest", job.roles.guest, TASK)
     return JobResult(
         job_id=job_id,
-        scores=nn_scores(output, id_column=job.id_column),
+        scores=scores_from_output(
+            output, id_column=job.id_column, score_column="predict_result", component="HomoNN"
+        ),
         fate_metrics={},
         wall_s=wall_s,
         task_seconds=tasks,

@@ -21,12 +21,12 @@ from harness.engines.fate22.client import (
     FlowRestClient,
     build_fit_dag,
     flatten_metrics,
-    scores_from_output,
     task_timings,
     upload_meta,
 )
 from harness.engines.fate22.dag_hetero import build_hetero_dag, collect_hetero_result, is_hetero
 from harness.engines.fate22.homo_nn import collect_nn_result, family
+from harness.engines.fate22.scores import scores_from_output
 from harness.engines.jobs import JOB_TIMEOUT, Pace, Poll, Watch, nothing_down, wait_job, wall_seconds
 from harness.engines.upload_records import UploadRecords
 from harness.errors import EngineError

@@ -81,8 +81,6 @@ def run_nn_party(
     from fate.components.components.nn.runner.homo_default_runner import DefaultRunner
     from fate.components.core.essential import Role
 
-    from harness.model.nn import TORCH_DEFAULT_SEED
-
     torch.set_num_threads(1)
     runner = DefaultRunner(**fit["params"]["runner_conf"])
     runner.set_context(ctx.sub_ctx("train"))
@@ -95,8 +93,6 @@ def run_nn_party(
     is_guest = me[0] == "guest"
     clock = RoundClock(accuracy_scorer(fit["test"][party], fit) if is_guest else None)
     train_set = runner._prepare_data(train, "train_data")
-    # The weights a fresh FATE-Flow task process builds (see harness.model.nn).
-    torch.manual_seed(TORCH_DEFAULT_SEED)
     trainer = runner.client_setup(train_set=train_set, output_dir=str(out / f"hf_{me[0]}_{party}"))
     begin, end = clock.callbacks()
     trainer.callback_handler.callbacks.insert(0, begin)
