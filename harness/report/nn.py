@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from harness.report.plot_style import DPI, FigurePlan
+from harness.report.plot_style import DPI, FigurePlan, save_line_plot
 from harness.report.results import CENTRALIZED, FEDERATED, arm_label, arm_order, is_ok
 
 HEADLINE = (("accuracy", "Accuracy"), ("macro_precision", "Macro precision"), ("macro_recall", "Macro recall"),
@@ -106,13 +106,7 @@ def plot_curves(series: Mapping[str, Sequence[float]], path: Path, *, highlight:
     for name, values in series.items():
         ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3,
                 linewidth=2.2 if name == highlight else 1.2, label=name)
-    ax.set_xlabel("round (federated) / epoch (in-process)")
-    ax.set_ylabel("test accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    return path
+    return save_line_plot(fig, ax, path, xlabel="round (federated) / epoch (in-process)", ylabel="test accuracy")
 
 
 def plot_confusions(matrices: Mapping[str, Sequence[Sequence[int]]], path: Path) -> Path:

@@ -10,6 +10,11 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 DPI = 150
 
@@ -53,3 +58,16 @@ def as_float(value: float | None) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def save_line_plot(
+    fig: Figure, ax: Axes, path: Path, *, xlabel: str, ylabel: str, legend_size: int = 8, dpi: int = DPI
+) -> Path:
+    """Label, grid and legend one line plot the way every report figure has them, and write it."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    return path

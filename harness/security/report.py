@@ -8,6 +8,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from harness.report.plot_style import save_line_plot
+
 DPI = 110
 ANCHORS = (
     "FATE's multi-engine benchmark: hetero Coordinated-LR 2 min 22 s per epoch with Paillier-1024 vs 19 s without "
@@ -84,13 +86,7 @@ def plot_poisoning(rows: Sequence[Mapping[str, Any]], attack: str, metric: str, 
         err = [[max(0.0, y - (r[f"{metric}_interval"][0] or y)) for y, r in zip(ys, line, strict=True)],
                [max(0.0, (r[f"{metric}_interval"][1] or y) - y) for y, r in zip(ys, line, strict=True)]]
         ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=aggregator)
-    ax.set_xlabel(f"{attack} strength")
-    ax.set_ylabel(metric)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    return path
+    return save_line_plot(fig, ax, path, xlabel=f"{attack} strength", ylabel=metric, dpi=DPI)
 
 
 def plot_adversarial(rows: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
@@ -105,13 +101,8 @@ def plot_adversarial(rows: Sequence[Mapping[str, Any]], path: Path) -> Path | No
                           key=lambda r: r["epsilon"])
             style = {"fgsm": "o-", "pgd": "x--", "transfer": "s:"}[attack]
             ax.plot([r["epsilon"] for r in line], [r["success_rate"] for r in line], style, label=f"{model} {attack}")
-    ax.set_xlabel("epsilon (standard deviations, L-infinity)")
-    ax.set_ylabel("success rate")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    return path
+    return save_line_plot(fig, ax, path, xlabel="epsilon (standard deviations, L-infinity)", ylabel="success rate",
+                          legend_size=7, dpi=DPI)
 
 
 # ------------------------------------------------------------------------------------------ markdown
