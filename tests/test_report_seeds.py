@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from harness.report import seed_figures, seeds
-from harness.report.markdown import fmt3, to_jsonable
+from harness.report.markdown import fmt3, render_markdown, to_jsonable
 from harness.stats.aggregate import aggregate
 from tests.test_report import PNG_MAGIC
 from tests.test_report_html import Page
@@ -40,7 +40,11 @@ def test_markdown_puts_claims_first_then_intervals_comparisons_sweep(results: di
     assert heads == ["## Claims across 10 seeds", "## Intervals across seeds", "## Paired comparisons",
                      "## Split sweep across seeds", "### Excluded seeds"]
     text = "\n".join(lines)
-    assert lines[2] == f"**{seeds.claims_line(results)}**"
+    # The claims line heads the report once, not again under its section.
+    assert f"**{seeds.claims_line(results)}**" not in lines
+    report = render_markdown(results, [])
+    assert report.count(seeds.claims_line(results)) == 1
+    assert report.splitlines()[2] == f"**{seeds.claims_line(results)}**"
     for claim in results["claims"]:
         assert claim["claim"] in text and f"**{claim['verdict']}**" in text
     assert "Non-inferiority (margin 0.01)" in text and "p < 0.025" in text

@@ -227,7 +227,8 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
     if not has_seeds(results):
         return []
     seeds = results.get("seeds") or []
-    out = [f"## Claims across {len(seeds)} seeds", "", f"**{claims_line(results)}**", ""]
+    # The claims line itself heads the whole report (markdown.render_markdown): not repeated here.
+    out = [f"## Claims across {len(seeds)} seeds", ""]
     out += _md_table(claims_table(results)) + [f"- {rf.inline(line)}" for line in claim_reasons(results)] + [""]
     out += ["How the verdicts are decided:", ""] + [f"- {line}" for line in method_lines(results)] + [""]
     out += ["## Intervals across seeds", "",
