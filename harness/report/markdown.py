@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.report import nn as nn_report
 from harness.report import seeds
 from harness.report.claims import gap_paragraphs, headline
 from harness.report.claims import render_summary_line as render_summary_line
@@ -31,6 +30,7 @@ from harness.report.format import (
     timing,
 )
 from harness.report.markup import md_table as _table
+from harness.report.markup import section_md
 from harness.report.results import (
     CENTRALIZED,
     FEDERATED,
@@ -47,6 +47,7 @@ from harness.report.results import (
     sweep_label,
 )
 from harness.report.results import to_jsonable as to_jsonable
+from harness.report.sections import scenario_sections
 
 
 def render_markdown(results: Mapping[str, Any], figures: Sequence[FigurePlan]) -> str:
@@ -75,9 +76,8 @@ def render_markdown(results: Mapping[str, Any], figures: Sequence[FigurePlan]) -
                     _parties_section(results), _model_section(results), _run_section(results),
                     _gap_section(results)):
         lines += section
-    for extra in results.get("report_sections") or []:  # a scenario's own sections (e.g. report/vertical.py)
-        lines += _titled(str(extra["title"]), [str(line) for line in extra["lines"]])
-    lines += nn_report.markdown_sections(results)  # the deep-learning scenarios' own sections
+    for extra in scenario_sections(results):  # the scenario's own (deep-learning, vertical), also in report.html
+        lines += section_md(extra)
     return "\n".join(lines).rstrip() + "\n"
 
 
