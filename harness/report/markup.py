@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +81,19 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: str |
     return lines
 
 
+def md_kv_table(mapping: Mapping[str, Any], key_header: str = "Key", value_header: str = "Value") -> list[str]:
+    return md_table([key_header, value_header], ([k, plain(v)] for k, v in mapping.items()), align="ll")
+
+
+def md_titled(title: str, body: list[str]) -> list[str]:
+    return [f"## {title}", "", *body]
+
+
+def md_details(summary: str, body: list[str]) -> list[str]:
+    """A collapsed block: long lists the reader opens only when wanted."""
+    return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>", ""]
+
+
 def table_md(t: Table) -> list[str]:
     """A ``Table`` in Markdown: strong cells and the first cell of focus rows in bold; a blank line after."""
     rows = [[f"**{c}**" if ((i, j) in t.strong and c) or (j == 0 and i in t.focus) else c
@@ -89,7 +102,7 @@ def table_md(t: Table) -> list[str]:
 
 
 def section_md(section: Section) -> list[str]:
-    out = [f"## {section.title}", ""]
+    out = md_titled(section.title, [])
     for part in section.parts:
         if isinstance(part, Table):
             out += table_md(part)
