@@ -9,6 +9,7 @@ import numpy as np
 from harness.model.multiclass import multiclass_metrics
 from harness.report import nn
 from harness.report.markdown import render_markdown
+from harness.report.markup import section_md
 
 
 def dl_results() -> dict:
@@ -32,7 +33,7 @@ def dl_results() -> dict:
 
 
 def test_sections_show_metrics_cost_and_convergence() -> None:
-    text = "\n".join(nn.markdown_sections(dl_results()))
+    text = "\n".join(line for section in nn.sections(dl_results()) for line in section_md(section))
     assert "| Federated" in text or "| federated" in text.lower()
     assert "0.40 MB" in text  # bytes per round per party
     assert "| 2 | 1.25 | 2.25 |" in text  # rounds, mean compute s, mean round s of the data parties
@@ -51,4 +52,4 @@ def test_whole_report_renders_and_figures_draw(tmp_path: Path) -> None:
 
 
 def test_tabular_runs_get_nothing() -> None:
-    assert nn.markdown_sections({"arms": {}}) == [] and nn.figure_plans({"arms": {}}) == []
+    assert nn.sections({"arms": {}}) == [] and nn.figure_plans({"arms": {}}) == []

@@ -34,6 +34,8 @@ from harness.report.format import (
 from harness.report.markup import esc as esc
 from harness.report.markup import html_table as _table
 from harness.report.markup import paragraphs as _paragraphs
+from harness.report.markup import section_html
+from harness.report.sections import scenario_sections
 
 HTML_FILE = "report.html"
 _NUM = ' class="num"'
@@ -273,7 +275,9 @@ def render_html(results: Mapping[str, Any], plans: Sequence[FigurePlan], run_dir
         f'<p class="meta">{esc(meta)} Raw numbers in <a href="{rv.RESULTS_FILE}">{rv.RESULTS_FILE}</a>; '
         f'data card, parties, model mapping and job details in <a href="{rv.REPORT_FILE}">{rv.REPORT_FILE}</a>.</p>',
         seeds.html_sections(results), _headline_section(results), _arms_section(results),
-        _sweep_section(results), _per_class_section(results), _figures_section(plans, Path(run_dir)),
+        _sweep_section(results), _per_class_section(results),
+        *(section_html(extra) for extra in scenario_sections(results)),  # the scenario's own, as in report.md
+        _figures_section(plans, Path(run_dir)),
         _run_section(results)))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'

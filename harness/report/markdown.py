@@ -3,7 +3,8 @@
 Everything shown is rendered from the JSON-normalised results dict that is also written to
 ``results.json`` (:mod:`harness.report.results`), with the number formatting of
 :mod:`harness.report.format`, so every number in the report is a number in that file, rounded.
-Writing the run directory is :mod:`harness.report.write`'s job.
+The data, parties and model sections are :mod:`harness.report.markdown_inputs`; a scenario's own sections
+come from :mod:`harness.report.sections`. Writing the run directory is :mod:`harness.report.write`'s job.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.report import nn as nn_report
+from harness.report import markdown_inputs as inputs
 from harness.report import seeds
 from harness.report.claims import gap_paragraphs, headline
 from harness.report.claims import render_summary_line as render_summary_line
@@ -30,6 +31,7 @@ from harness.report.format import (
     split_label,
     timing,
 )
+from harness.report.markup import md_kv_table, md_titled, section_md
 from harness.report.markup import md_table as _table
 from harness.report.results import (
     CENTRALIZED,
@@ -47,6 +49,7 @@ from harness.report.results import (
     sweep_label,
 )
 from harness.report.results import to_jsonable as to_jsonable
+from harness.report.sections import scenario_sections
 
 
 def render_markdown(results: Mapping[str, Any], figures: Sequence[FigurePlan]) -> str:
@@ -71,31 +74,17 @@ def render_markdown(results: Mapping[str, Any], figures: Sequence[FigurePlan]) -
         lines += [f"## First seed ({plain(results.get('seed', DASH))}) in detail", "",
                   f"**{headline(results, minus='−')}**", ""]
     for section in (_arms_section(results), _sweep_section(results), _per_class_section(results),
-                    _figures_section(figures), _what_ran_section(results), _data_section(results),
-                    _parties_section(results), _model_section(results), _run_section(results),
+                    _figures_section(figures), _what_ran_section(results), inputs.data_section(results),
+                    inputs.parties_section(results), inputs.model_section(results), _run_section(results),
                     _gap_section(results)):
         lines += section
-    for extra in results.get("report_sections") or []:  # a scenario's own sections (e.g. report/vertical.py)
-        lines += _titled(str(extra["title"]), [str(line) for line in extra["lines"]])
-    lines += nn_report.markdown_sections(results)  # the deep-learning scenarios' own sections
+    for extra in scenario_sections(results):  # the scenario's own (deep-learning, vertical), also in report.html
+        lines += section_md(extra)
     return "\n".join(lines).rstrip() + "\n"
 
 
 # --------------------------------------------------------------------------------------------------
 # Markdown building blocks
-
-
-def _kv_table(mapping: Mapping[str, Any], key_header: str = "Key", value_header: str = "Value") -> list[str]:
-    return _table([key_header, value_header], ([k, plain(v)] for k, v in mapping.items()), align="ll")
-
-
-def _titled(title: str, body: list[str]) -> list[str]:
-    return [f"## {title}", "", *body]
-
-
-def _details(summary: str, body: list[str]) -> list[str]:
-    """A collapsed block: long lists the reader opens only when wanted."""
-    return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>", ""]
 
 
 def _metric_cells(m: Any, keys: Sequence[tuple[str, str]]) -> list[str]:
@@ -110,7 +99,7 @@ def _metric_cells(m: Any, keys: Sequence[tuple[str, str]]) -> list[str]:
 
 def _arms_section(results: Mapping[str, Any]) -> list[str]:
     arms = results.get("arms") or {}
-    out = _titled("Arms", _arms_table(results, arms) if arms else ["No arm produced results.", ""])
+    out = md_titled("Arms", _arms_table(results, arms) if arms else ["No arm produced results.", ""])
     failed = [a for a in arm_order(results) if not is_ok(arms[a])]
     for a in failed:
         out.append(f"- **Failed:** `{a}`: {inline(error_text(arms[a]))}")
@@ -147,13 +136,13 @@ def _arms_table(results: Mapping[str, Any], arms: Mapping[str, Any]) -> list[str
 def _sweep_section(results: Mapping[str, Any]) -> list[str]:
     sweep = results.get("sweep") or []
     if not sweep:
-        return _titled("Split sweep (federated)",
+        return md_titled("Split sweep (federated)",
                        ["The sweep was skipped in this run (no entries in `results[\"sweep\"]`).", ""])
     common = common_parties(sweep)
     split_header = f"Split {'/'.join(common)} (%)" if common else "Split (%)"
     rows = [[sweep_label(e, common), *_metric_cells(e.get(FEDERATED), METRIC_COLUMNS), jobs_text(e)]
             for e in sweep]
-    out = _titled("Split sweep (federated)",
+    out = md_titled("Split sweep (federated)",
                   _table([split_header, *(h for _, h in METRIC_COLUMNS), "FATE jobs"], rows,
                          align="l" + "r" * len(METRIC_COLUMNS) + "l"))
     out.append("")
@@ -178,7 +167,7 @@ def bytes_text(traffic: Mapping[str, Any], per_party: bool = True) -> str:
 
 
 def _per_class_section(results: Mapping[str, Any]) -> list[str]:
-    out = _titled("Per class", [])
+    out = md_titled("Per class", [])
     for a in (FEDERATED, CENTRALIZED):
         out += [f"### {arm_label(a, results)}", "", *_per_class_lines(arm_metrics(results, a)), ""]
     return out
@@ -198,7 +187,7 @@ def _per_class_lines(m: Any) -> list[str]:
 
 
 def _figures_section(plans: Sequence[FigurePlan]) -> list[str]:
-    out = _titled("Figures", [])
+    out = md_titled("Figures", [])
     for plan in plans:
         if plan.draw is not None:
             out += [f"![{plan.caption}]({plan.file})", ""]
@@ -215,8 +204,8 @@ def _what_ran_section(results: Mapping[str, Any]) -> list[str]:
     details = results.get("arm_details") or {}
     names = arm_order(results) + [a for a in details if a not in (results.get("arms") or {})]
     if not names:
-        return _titled("What ran", ["Nothing recorded.", ""])
-    out = _titled("What ran", [])
+        return md_titled("What ran", ["Nothing recorded.", ""])
+    out = md_titled("What ran", [])
     for a in names:
         d = details.get(a) or {}
         out += [f"### {arm_label(a, results)} · `{a}`", ""]
@@ -246,94 +235,6 @@ def _arm_detail_lines(results: Mapping[str, Any], name: str, d: Mapping[str, Any
     return [*out, ""]
 
 
-def _data_section(results: Mapping[str, Any]) -> list[str]:
-    data = results.get("data") or {}
-    card = data.get("card") or {}
-    out = _titled("Data", [
-        f"- Input: `{data.get('input', DASH)}`",
-        f"- sha256: `{data.get('sha256', DASH)}`",
-        f"- Rows: {count(card.get('rows_in'))} read, {count(card.get('rows_out'))} after preparation",
-    ])
-    balance = card.get("class_balance") or {}
-    total = sum(v for v in balance.values() if is_number(v))
-    if balance and total:
-        shown = ", ".join(f"class {c}: {count(v)} ({v / total:.1%})" for c, v in sorted(balance.items()))
-        out.append(f"- Class balance: {shown}")
-    features = card.get("features") or []
-    out += [f"- Features: {len(features)}", ""]
-    steps = card.get("steps") or []
-    out += _steps_lines(steps) if steps else ["No preparation steps recorded.", ""]
-    if features:
-        out += _details("Features used", [", ".join(f"`{f}`" for f in features)])
-    return out
-
-
-def _steps_lines(steps: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The preparation steps with their row counts, then the dropped columns grouped by reason."""
-    # (step, reason) -> columns, so a card that drops dozens of columns for a few reasons stays short.
-    dropped: dict[tuple[str, str], list[str]] = {}
-    rows = []
-    for s in steps:
-        cols = s.get("dropped_columns") or {}
-        for c, r in cols.items():
-            dropped.setdefault((str(s.get("name", DASH)), plain(r)), []).append(str(c))
-        rin, rout = s.get("rows_in"), s.get("rows_out")
-        gone = count(rin - rout) if is_number(rin) and is_number(rout) else DASH
-        rows.append([str(s.get("name", DASH)), count(rin), count(rout), gone, str(len(cols))])
-    out = _table(["Step", "Rows in", "Rows out", "Rows dropped", "Columns dropped"], rows) + [""]
-    if dropped:
-        out += _details("Dropped columns and why", _table(
-            ["Step", "Reason", "Columns"],
-            ([s, r, ", ".join(f"`{c}`" for c in cs)] for (s, r), cs in dropped.items()), align="lll"))
-    return out
-
-
-def _parties_section(results: Mapping[str, Any]) -> list[str]:
-    parties = results.get("parties") or {}
-    return _titled("Parties", _party_lines(results, parties) if parties else ["No party information recorded.", ""])
-
-
-def _party_lines(results: Mapping[str, Any], parties: Mapping[str, Any]) -> list[str]:
-    rows = [[pid, ", ".join(p.get("roles") or []) or DASH, count(p.get("train_rows")),
-             count(p.get("train_rows_balanced")), count(p.get("test_rows")), _smote_text(p.get("smote")) or DASH]
-            for pid, p in parties.items()]
-    out = [*_table(["Party", "Roles", "Train rows", "Train rows after SMOTE", "Test rows", "SMOTE"], rows,
-                   align="llrrrl"), ""]
-    part = results.get("partitioner") or {}
-    if part:
-        ratios = part.get("ratios")
-        ratio_text = ", ".join(f"{k}: {plain(v)}" for k, v in ratios.items()) if isinstance(ratios, Mapping) \
-            else plain(ratios)
-        out += [f"Partitioner: `{part.get('kind', DASH)}`" + (f", ratios {ratio_text}" if ratios else ""), ""]
-    return out
-
-
-def _smote_text(smote: Any) -> str:
-    if isinstance(smote, Mapping):
-        return ", ".join(f"{k}={plain(v)}" for k, v in smote.items())
-    return plain(smote) if smote is not None else DASH
-
-
-def _model_section(results: Mapping[str, Any]) -> list[str]:
-    model = results.get("model") or {}
-    return _titled("Model", _model_lines(model) if model else ["No model description recorded.", ""])
-
-
-def _model_lines(model: Mapping[str, Any]) -> list[str]:
-    out = [f"Family: {model.get('family', DASH)}", ""]
-    if model.get("settings"):
-        out += ["Settings (shared by every arm):", "", *_kv_table(model["settings"], "Setting"), ""]
-    # Results written before engines named their FATE version have no fate_target.
-    target = plain(model.get("fate_target") or "FATE HomoLR")
-    if model.get("fate_mapping"):
-        out += [f"How the settings map onto {target}:", "",
-                *_kv_table(model["fate_mapping"], "Setting", "FATE parameter"), ""]
-    if model.get("not_expressible"):
-        out += [f"What {target} cannot express, and how it compares with the in-process baselines:", ""]
-        out += [f"- {plain(x)}" for x in model["not_expressible"]] + [""]
-    return out
-
-
 def validation_lines(block: Any) -> list[str]:
     """The launcher's fit against the same fit as a FATE-Flow job (harness/engines/validation.py)."""
     if not isinstance(block, Mapping):
@@ -349,7 +250,7 @@ def validation_lines(block: Any) -> list[str]:
 
 def _run_section(results: Mapping[str, Any]) -> list[str]:
     seed, test_size = plain(results.get("seed", DASH)), plain(results.get("test_size", DASH))
-    out = _titled("Run", [f"- Run id: `{results.get('run_id', DASH)}`, created {results.get('created', DASH)}",
+    out = md_titled("Run", [f"- Run id: `{results.get('run_id', DASH)}`, created {results.get('created', DASH)}",
                           f"- Seed: {seed}; test share: {test_size}"])
     engine = results.get("engine") or {}
     if engine:
@@ -362,18 +263,18 @@ def _run_section(results: Mapping[str, Any]) -> list[str]:
         out += ["Timings:", "", *_table(["Phase", "Value"], ([k, timing(k, v)] for k, v in timings.items())), ""]
     versions = results.get("versions") or {}
     if versions:
-        out += ["Versions:", "", *_kv_table(versions, "Package", "Version"), ""]
+        out += ["Versions:", "", *md_kv_table(versions, "Package", "Version"), ""]
     out += validation_lines(results.get("validation"))
     placement = results.get("placement")
     if placement:
         out += ["Placement (cluster mode):", ""]
-        out += _kv_table(placement, "Item", "Where") if isinstance(placement, Mapping) else [plain(placement)]
+        out += md_kv_table(placement, "Item", "Where") if isinstance(placement, Mapping) else [plain(placement)]
         out.append("")
     return out
 
 
 def _gap_section(results: Mapping[str, Any]) -> list[str]:
-    out = _titled("Gap", [])
+    out = md_titled("Gap", [])
     for paragraph in gap_paragraphs(results):
         out += [paragraph, ""]
     return out

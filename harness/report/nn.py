@@ -2,7 +2,8 @@
 and two figures (test accuracy per round/epoch; confusion matrices).
 
 Everything comes from results.json's ``arms``, ``curves``, ``cost`` and ``convergence`` blocks
-(:mod:`harness.study.nn_arms`); a run without a ``curves`` block (Lending Club) gets nothing from here.
+(:mod:`harness.study.nn_arms`) at render time; a run without a ``curves`` block (Lending Club) gets nothing
+from here. ``sections`` is one of the scenario section providers of :mod:`harness.report.sections`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from harness.report.markup import Heading, Section, Table, Text
 from harness.report.plot_style import DPI, FigurePlan, save_line_plot
 from harness.report.results import CENTRALIZED, FEDERATED, arm_label, arm_order, is_ok
 
@@ -29,30 +31,25 @@ def _mean(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    body = ["| " + " | ".join(r) + " |" for r in rows]
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers), *body]
-
-
-def markdown_sections(results: Mapping[str, Any]) -> list[str]:
+def sections(results: Mapping[str, Any]) -> list[Section]:
+    """Headline metrics, then convergence, cost and recall per class; [] for a run without curves."""
     if not results.get("curves"):
         return []
     arms = results.get("arms") or {}
     names = [a for a in arm_order(results) if is_ok(arms.get(a))]
-    out = ["## Deep-learning metrics (test set)", ""]
-    out += _table(["Arm", *(h for _, h in HEADLINE)],
-                  [[arm_label(a, results), *(_f(arms[a].get(k)) for k, _ in HEADLINE)] for a in names])
-    out += ["", "## Convergence and cost", ""]
-    out += _cost_lines(results, names)
-    out += ["", "### Recall per class", ""]
+    metrics = Table("dl-metrics", ["Arm", *(h for _, h in HEADLINE)], "l" + "r" * len(HEADLINE),
+                    [[arm_label(a, results), *(_f(arms[a].get(k)) for k, _ in HEADLINE)] for a in names])
     classes = sorted({c for a in names for c in arms[a].get("per_class_recall", {})}, key=int)
-    out += _table(["Arm", *classes],
-                  [[arm_label(a, results), *(_f(arms[a]["per_class_recall"].get(c), 3) for c in classes)]
-                   for a in names])
-    return [*out, ""]
+    recall = Table("dl-recall", ["Arm", *classes], "l" + "r" * len(classes),
+                   [[arm_label(a, results), *(_f(arms[a]["per_class_recall"].get(c), 3) for c in classes)]
+                    for a in names])
+    convergence = _convergence_lines(results)
+    return [Section("Deep-learning metrics (test set)", (metrics,), "dl-metrics-section"),
+            Section("Convergence and cost", (_cost_table(results, names), *([Text(convergence)] if convergence else []),
+                                             Heading("Recall per class"), recall), "dl-cost-section")]
 
 
-def _cost_lines(results: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+def _cost_table(results: Mapping[str, Any], names: Sequence[str]) -> Table:
     curves, cost = results.get("curves") or {}, results.get("cost") or {}
     rows = []
     for a in names:
@@ -68,19 +65,23 @@ def _cost_lines(results: Mapping[str, Any], names: Sequence[str]) -> list[str]:
             bytes_text = "0 (in-process)"
         rows.append([arm_label(a, results), str(len(curves.get(a, []))), _f(compute, 2), _f(per_round, 2),
                      bytes_text or "—", _f(c.get("wall_s"), 1)])
-    lines = _table(["Arm", "Rounds / epochs", "Compute s per round (mean over parties)",
-                    "Round s incl. aggregation", "Bytes sent per round per party", "Training wall s"], rows)
+    return Table("dl-cost", ["Arm", "Rounds / epochs", "Compute s per round (mean over parties)",
+                             "Round s incl. aggregation", "Bytes sent per round per party", "Training wall s"],
+                 "lrrrlr", rows)
+
+
+def _convergence_lines(results: Mapping[str, Any]) -> tuple[str, ...]:
     conv = results.get("convergence") or {}
     if "target_accuracy" in conv:
         rounds, sent = conv.get("federated_rounds_to_target"), conv.get("federated_bytes_to_target")
         reached = (f"reached it at round {rounds} ({sent / 1e6:.1f} MB sent by all parties together up to then)"
                    if rounds is not None else f"did not reach it within the {conv.get('rounds_run')} rounds run")
-        lines += ["", f"Target: centralised accuracy minus one point = {_f(conv['target_accuracy'])}. "
-                  f"Federated {reached}; centralised reached it at epoch "
-                  f"{conv.get('centralized_epochs_to_target') or '—'}."]
-    elif conv.get("note"):
-        lines += ["", f"Convergence: {conv['note']}."]
-    return lines
+        return (f"Target: centralised accuracy minus one point = {_f(conv['target_accuracy'])}. "
+                f"Federated {reached}; centralised reached it at epoch "
+                f"{conv.get('centralized_epochs_to_target') or '—'}.",)
+    if conv.get("note"):
+        return (f"Convergence: {conv['note']}.",)
+    return ()
 
 
 # ------------------------------------------------------------------------------------------- figures

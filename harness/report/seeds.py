@@ -6,37 +6,23 @@ Input: the results dict with the blocks of ``harness.stats.aggregate.aggregate``
 ``claims``, ``intervals``, ``comparisons``, ``sweep_intervals``, ``excluded_seeds``, ``stats_method``).
 Each table is built once as plain text (``Table``) and laid out twice, so report.md and report.html
 cannot disagree. Arm labels come from harness.report.results, number formats from harness.report.format,
-the table and text building blocks from harness.report.markup.
+``Table`` and the other building blocks from harness.report.markup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from harness.report import format as rf
 from harness.report import markup as mk
 from harness.report import results as rr
+from harness.report.markup import Table
 
 SHOWN, REFUTED = "shown", "refuted"
 #: Metrics of the sweep table: the two figure 4-3 draws, then the rest of the headline metrics.
 SWEEP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("auc", "AUC"), ("specificity", "Specificity"), ("ks", "KS"), ("recall", "Recall"), ("f1", "F1"))
-
-
-@dataclass
-class Table:
-    """One table as plain text: ``align`` has 'l'/'r' per column; ``strong`` marks cells to emphasise
-    (a verdict), ``bad`` cells that report a failure, ``focus`` the federated rows."""
-
-    table_id: str
-    headers: list[str]
-    align: str
-    rows: list[list[str]] = field(default_factory=list)
-    focus: set[int] = field(default_factory=set)
-    strong: set[tuple[int, int]] = field(default_factory=set)
-    bad: set[tuple[int, int]] = field(default_factory=set)
 
 
 def has_seeds(results: Mapping[str, Any]) -> bool:
@@ -216,12 +202,6 @@ def claims_line(results: Mapping[str, Any]) -> str:
 # Markdown
 
 
-def _md_table(t: Table) -> list[str]:
-    rows = [[f"**{c}**" if ((i, j) in t.strong and c) or (j == 0 and i in t.focus) else c
-             for j, c in enumerate(r)] for i, r in enumerate(t.rows)]
-    return [*mk.md_table(t.headers, rows, align=t.align), ""]
-
-
 def markdown_sections(results: Mapping[str, Any]) -> list[str]:
     """The multi-seed part of report.md, claims first; [] for a single-seed run."""
     if not has_seeds(results):
@@ -229,18 +209,18 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
     seeds = results.get("seeds") or []
     # The claims line itself heads the whole report (markdown.render_markdown): not repeated here.
     out = [f"## Claims across {len(seeds)} seeds", ""]
-    out += _md_table(claims_table(results)) + [f"- {rf.inline(line)}" for line in claim_reasons(results)] + [""]
+    out += mk.table_md(claims_table(results)) + [f"- {rf.inline(line)}" for line in claim_reasons(results)] + [""]
     out += ["How the verdicts are decided:", ""] + [f"- {line}" for line in method_lines(results)] + [""]
     out += ["## Intervals across seeds", "",
             f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions and SMOTE. "
             "Mean ± standard deviation [95% interval]; the last column says on how many seeds each number rests.",
             "", rr.engines_line(results), ""]
-    out += _md_table(intervals_table(results))
+    out += mk.table_md(intervals_table(results))
     out += ["## Paired comparisons", "", "Differences over the same seeds (first arm minus second).", ""]
-    out += _md_table(comparisons_table(results))
+    out += mk.table_md(comparisons_table(results))
     sweep = sweep_table(results)
     if sweep.rows:
-        out += ["## Split sweep across seeds", "", "Mean [95% interval] per split.", ""] + _md_table(sweep)
+        out += ["## Split sweep across seeds", "", "Mean [95% interval] per split.", ""] + mk.table_md(sweep)
     excluded = excluded_lines(results)
     out += ["### Excluded seeds", ""]
     out += [f"- {rf.inline(line)}" for line in excluded] if excluded else ["None: every seed counted."]
@@ -251,36 +231,23 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
 # HTML
 
 
-def _html_table(t: Table) -> str:
-    def cell(i: int, j: int, text: str) -> str:
-        cls = "failed" if (i, j) in t.bad else ("num" if t.align[j] == "r" else "")
-        attrs = f' class="{cls}"' if cls else ""
-        inner = f"<strong>{mk.esc(text)}</strong>" if (i, j) in t.strong else mk.esc(text)
-        return f"<td{attrs}>{inner}</td>"
-
-    focus = ' class="focus"'
-    rows = (f"<tr{focus if i in t.focus else ''}>{''.join(cell(i, j, c) for j, c in enumerate(r))}</tr>"
-            for i, r in enumerate(t.rows))
-    return mk.html_table(t.headers, t.align, rows, table_id=t.table_id)
-
-
 def html_sections(results: Mapping[str, Any]) -> str:
     """The multi-seed part of report.html as a fragment, claims first; '' for a single-seed run."""
     if not has_seeds(results):
         return ""
     seeds = results.get("seeds") or []
     out = [f'<section class="headline" id="seed-claims-section"><h2>Claims across {len(seeds)} seeds</h2>',
-           f'<p class="claim">{mk.esc(claims_line(results))}</p>', _html_table(claims_table(results)),
+           f'<p class="claim">{mk.esc(claims_line(results))}</p>', mk.table_html(claims_table(results)),
            "<ul>" + "".join(f"<li>{mk.esc(line)}</li>" for line in claim_reasons(results)) + "</ul>",
            mk.paragraphs(method_lines(results), "note"), "</section>",
            '<h2 id="seed-intervals-section">Intervals across seeds</h2>',
            mk.paragraphs([f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions "
                            "and SMOTE. Mean ± standard deviation [95% interval].", rr.engines_line(results)], "meta"),
-           _html_table(intervals_table(results)),
-           '<h2 id="seed-comparisons-section">Paired comparisons</h2>', _html_table(comparisons_table(results))]
+           mk.table_html(intervals_table(results)),
+           '<h2 id="seed-comparisons-section">Paired comparisons</h2>', mk.table_html(comparisons_table(results))]
     sweep = sweep_table(results)
     if sweep.rows:
-        out += ['<h2 id="seed-sweep-section">Split sweep across seeds</h2>', _html_table(sweep)]
+        out += ['<h2 id="seed-sweep-section">Split sweep across seeds</h2>', mk.table_html(sweep)]
     excluded = excluded_lines(results)
     out.append("<h3>Excluded seeds</h3>")
     out.append('<ul class="issues">' + "".join(f"<li>{mk.esc(line)}</li>" for line in excluded) + "</ul>"

@@ -1,7 +1,8 @@
 """The vertical study's own report sections: PSI, the lossless check, what federation adds, who holds what.
 
-Built from results.json's ``psi``, ``gaps``, ``vertical`` and ``arm_details`` blocks and stored in
-``report_sections`` (title + markdown lines), which report.md renders after its standard sections.
+Built at render time from results.json's ``vertical``, ``psi``, ``gaps`` and ``arm_details`` blocks
+(harness/scenarios/lending_club_vertical.py writes them); a run without a ``vertical`` block gets nothing
+from here. ``sections`` is one of the scenario section providers of :mod:`harness.report.sections`.
 """
 
 from __future__ import annotations
@@ -9,60 +10,65 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.report.format import DASH, is_number
+from harness.report.markup import Section, Table, Text
+
 LOSSLESS_BOUND = 0.01
+LOSSLESS_GAP = "federated_secureboost - centralized_gbdt"
+PHASED_ARMS = ("federated_secureboost", "federated_heterolr")
 
 
-def vertical_sections(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+def sections(results: Mapping[str, Any]) -> list[Section]:
+    if not isinstance(results.get("vertical"), Mapping):
+        return []
     return [psi_section(results), gaps_section(results), split_section(results)]
 
 
-def psi_section(results: Mapping[str, Any]) -> dict[str, Any]:
+def _diff(value: Any) -> str:
+    return f"{value:+.4f}" if is_number(value) else DASH
+
+
+def psi_section(results: Mapping[str, Any]) -> Section:
     psi = results.get("psi") or {}
     found, true = psi.get("found_overlap"), psi.get("true_overlap")
     verdict = "exactly the shared customers" if found == true else f"{found} ids, but the parties share {true}"
     seconds = psi.get("seconds")
-    lines = [
-        f"The guest holds {psi.get('guest_ids')} customer ids, the host {psi.get('host_ids')}; they share {true}. "
-        f"FATE's PSI ({psi.get('protocol')}) found {verdict}"
-        + (f", in {seconds:.1f} s of the SecureBoost fit." if isinstance(seconds, int | float) else "."),
-        "",
-    ]
-    return {"title": "Private set intersection", "lines": lines}
+    text = (f"The guest holds {psi.get('guest_ids')} customer ids, the host {psi.get('host_ids')}; they share {true}. "
+            f"FATE's PSI ({psi.get('protocol')}) found {verdict}"
+            + (f", in {seconds:.1f} s of the SecureBoost fit." if is_number(seconds) else "."))
+    return Section("Private set intersection", (Text((text,)),), "vertical-psi")
 
 
-def gaps_section(results: Mapping[str, Any]) -> dict[str, Any]:
+def gaps_section(results: Mapping[str, Any]) -> Section:
     gaps = results.get("gaps") or {}
-    lines = ["| Comparison (this seed) | AUC difference | KS difference |", "| --- | ---: | ---: |"]
-    for name, diff in gaps.items():
-        lines.append(f"| {name} | {diff.get('auc', 0):+.4f} | {diff.get('ks', 0):+.4f} |")
-    lossless = gaps.get("federated_secureboost - centralized_gbdt", {}).get("auc")
-    lines.append("")
-    if isinstance(lossless, int | float):
+    table = Table("vertical-gaps", ["Comparison (this seed)", "AUC difference", "KS difference"], "lrr",
+                  [[str(name), _diff(d.get("auc")), _diff(d.get("ks"))] for name, d in gaps.items()
+                   if isinstance(d, Mapping)])
+    lines = []
+    lossless = (gaps.get(LOSSLESS_GAP) or {}).get("auc")
+    if is_number(lossless):
         within = "within" if abs(lossless) <= LOSSLESS_BOUND else "outside"
-        lines += [
+        lines.append(
             f"SecureBoost vs XGBoost on the joined table, same settings: {lossless:+.4f} AUC, {within} the "
             f"±{LOSSLESS_BOUND} the lossless claim allows. Remaining differences are the bin edges (FATE's "
-            "quantile binning vs XGBoost's sketch); encryption adds only fixed-point rounding of the gradients.",
-            "",
-        ]
-    lines += ["One seed is one draw: claims over seeds (paired intervals) need `--seeds N`.", ""]
-    return {"title": "Lossless claim and what federation adds", "lines": lines}
+            "quantile binning vs XGBoost's sketch); encryption adds only fixed-point rounding of the gradients.")
+    lines.append("One seed is one draw: claims over seeds (paired intervals) need `--seeds N`.")
+    return Section("Lossless claim and what federation adds", (table, Text(tuple(lines))), "vertical-gaps-section")
 
 
-def split_section(results: Mapping[str, Any]) -> dict[str, Any]:
+def split_section(results: Mapping[str, Any]) -> Section:
     v = results.get("vertical") or {}
     split = v.get("feature_split") or {}
-    lines = [
-        f"- Guest {v.get('guest')} (label + {len(split.get('guest', []))} columns): "
-        f"{', '.join(split.get('guest', []))}",
-        f"- Host {v.get('host')} ({len(split.get('host', []))} columns): {', '.join(split.get('host', []))}",
-        f"- Customers: guest {v.get('guest_share')}, host {v.get('host_share')} of all, drawn by seed; "
+    guest, host = [str(c) for c in split.get("guest", [])], [str(c) for c in split.get("host", [])]
+    holdings = (
+        f"Guest {v.get('guest')} (label + {len(guest)} columns): {', '.join(guest)}",
+        f"Host {v.get('host')} ({len(host)} columns): {', '.join(host)}",
+        f"Customers: guest {v.get('guest_share')}, host {v.get('host_share')} of all, drawn by seed; "
         f"{v.get('joined_train_rows')} training and {v.get('scored_rows')} held-out customers held by both.",
-        "",
-    ]
-    for arm in ("federated_secureboost", "federated_heterolr"):
-        phases = ((results.get("arm_details") or {}).get(arm) or {}).get("phase_seconds")
-        if phases:
-            lines.append(f"- {arm} seconds by phase: " + ", ".join(f"{k} {v:.1f}" for k, v in phases.items()))
-    lines.append("")
-    return {"title": "Who holds what", "lines": lines}
+    )
+    details = results.get("arm_details") or {}
+    phases = [f"{arm} seconds by phase: " + ", ".join(f"{k} {s:.1f}" for k, s in p.items() if is_number(s))
+              for arm in PHASED_ARMS
+              if isinstance(p := (details.get(arm) or {}).get("phase_seconds"), Mapping) and p]
+    parts = (Text(holdings, bullets=True), *([Text(tuple(phases), bullets=True)] if phases else []))
+    return Section("Who holds what", parts, "vertical-holdings")

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from harness.model.metrics import binary_metrics, roc_points
-from harness.report.vertical import vertical_sections
 from harness.scenarios.lending_club_homolr import LendingClubHomoLR
 from harness.study.scenario import CENTRALIZED, FEDERATED, Dataset, say
 from harness.study.vertical import VerticalConfig, VerticalSeedData, psi_section, seed_data, vertical_config
@@ -77,10 +76,8 @@ class LendingClubVertical(LendingClubHomoLR):
         return binary_metrics(y, scores, threshold=threshold), roc_points(y, scores)
 
     def results_sections(self, config: StudyConfig, data: VerticalSeedData) -> dict[str, Any]:
-        v = self.vertical(config)
-        sections = self.sections(config, data, v)
-        details = {"arm_details": data.observed.get("details", {})}
-        return sections | {"report_sections": vertical_sections(sections | details)}
+        # The report's own sections (harness/report/vertical.py) are drawn from these blocks at render time.
+        return self.sections(config, data, self.vertical(config))
 
     def sections(self, config: StudyConfig, data: VerticalSeedData, v: VerticalConfig) -> dict[str, Any]:
         main = (

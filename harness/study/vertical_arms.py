@@ -177,7 +177,6 @@ class GapsArm(InProcessArm):
                     k: round(out.arms[fed][k] - out.arms[other][k], 6) for k in ("auc", "ks") if k in out.arms[fed]
                 }
         data_of(ctx).observed["gaps"] = gaps
-        data_of(ctx).observed["details"] = out.details
 
 
 def vertical_arms(vertical: VerticalConfig) -> list[Any]:
