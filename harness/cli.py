@@ -7,10 +7,14 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import FatelabError
 from harness.interrupts import Interrupted
 from harness.progress import Progress, set_quiet
+
+if TYPE_CHECKING:
+    from harness.study.config import StudyConfig
 
 FLOW_HOME = Path(".fatelab/flow")
 # One ledger per run of the FATE jobs it submitted (harness/engines/run_ledger.py).
@@ -99,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the report gives intervals, paired comparisons and claim verdicts (default 10 with the launcher "
         "engine, 1 with FATE-Flow engines)",
     )
-    exp.add_argument("--epochs", type=int, help="HomoLR epochs (default 20)")
+    exp.add_argument("--epochs", type=int, help="HomoLR epochs (default 20); for the deep-learning scenarios the "
+                     "federated rounds of one local epoch each, and the in-process arms' epochs (default: the "
+                     "scenario's, e.g. 10 for mnist-cnn)")
     exp.add_argument("--no-sweep", action="store_true", help="skip the two-party distribution sweep (5 FATE jobs)")
     exp.add_argument(
         "--engine",
@@ -217,9 +223,9 @@ def make_engine(config, progress: Progress, validate: bool = False):  # noqa: AN
     )
 
 
-def cmd_experiment(args: argparse.Namespace) -> int:
+def experiment_config(args: argparse.Namespace) -> StudyConfig:
+    """The study config of ``fatelab experiment``: defaults, then ``--config``, then the flags."""
     from harness.study.config import load_config
-    from harness.study.pipeline import run_study
 
     overrides = {
         "scenario": args.scenario,
@@ -236,9 +242,18 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         overrides["sweep"] = False
     config = load_config(args.config, **overrides)
     if args.epochs is not None:
-        config = dataclasses.replace(config, model=dataclasses.replace(config.model, epochs=args.epochs))
+        # HomoLR reads model.epochs, the deep-learning scenarios nn.epochs (their rounds); each ignores the other.
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, epochs=args.epochs),
+                                     nn={**config.nn, "epochs": args.epochs})
+    return config
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
     from harness.engines.run_guard import guarded_run
+    from harness.study.pipeline import run_study
     from harness.study.results import new_run_id
+
+    config = experiment_config(args)
 
     if args.validate and config.engine != "launcher":
         from harness.errors import ConfigError

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.cli import build_parser, experiment_config
 from harness.data.partition import DirichletPartitioner, SizePartitioner
 from harness.engines.base import JobResult
+from harness.errors import ConfigError
 from harness.scenarios.mnist_cnn import SCENARIO, TEST_SIZE
 from harness.study.arms import SeedOutcome
 from harness.study.config import load_config
@@ -106,3 +108,25 @@ def test_report_renders_with_the_scenario_sections(dataset, tmp_path: Path) -> N
                "model": {"family": SCENARIO.model_family, "settings": SCENARIO.model_settings(config).__dict__}}
     text = render_markdown(results, figure_plans(results))
     assert "Partitioner: `size`" in text and "## Deep-learning metrics" in text
+
+
+def test_run_nn_settings_go_over_the_scenarios_own() -> None:
+    own = SCENARIO.model_settings(load_config(scenario="mnist-cnn"))
+    tuned = SCENARIO.model_settings(load_config(scenario="mnist-cnn", nn={"epochs": 2, "aggregator": "plaintext"}))
+    assert (own.epochs, own.aggregator) == (10, "secure_aggregate")
+    assert (tuned.epochs, tuned.aggregator, tuned.layers) == (2, "plaintext", own.layers)
+
+
+@pytest.mark.parametrize(
+    ("nn", "message"),
+    [({"layers": []}, "unknown nn settings: layers"), ({"epochs": 0}, "epochs must be a positive integer"),
+     ({"aggregator": "median"}, "aggregator must be one of"), ([2], "nn must be a mapping")],
+)
+def test_bad_nn_settings_are_one_clear_error(nn: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        SCENARIO.model_settings(load_config(scenario="mnist-cnn", nn=nn))
+
+
+def test_cli_epochs_sets_the_rounds_of_a_deep_learning_scenario() -> None:
+    args = build_parser().parse_args(["experiment", "--scenario", "mnist-cnn", "--epochs", "3"])
+    assert SCENARIO.model_settings(experiment_config(args)).epochs == 3

@@ -80,7 +80,7 @@ class ImdbLSTM(NNScenario):
     def arms(self, config: StudyConfig) -> list[Arm]:
         return [*nn_arms(), tfidf_arm()]
 
-    def model_settings(self, config: StudyConfig) -> HomoNNSettings:
+    def default_model_settings(self, config: StudyConfig) -> HomoNNSettings:
         return HomoNNSettings(lstm_layers(), epochs=EPOCHS, batch_size=32, learning_rate=1e-3, classes=2,
                               seed=config.seed)
 

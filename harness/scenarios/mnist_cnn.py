@@ -64,7 +64,7 @@ class MnistCNN(NNScenario):
         frame = dataset.frame
         return train_test_split(frame, test_size=TEST_SIZE, stratify=frame[self.label], random_state=config.seed)
 
-    def model_settings(self, config: StudyConfig) -> HomoNNSettings:
+    def default_model_settings(self, config: StudyConfig) -> HomoNNSettings:
         return HomoNNSettings(mnist_cnn_layers(), epochs=EPOCHS, batch_size=BATCH, learning_rate=1e-3, seed=config.seed)
 
 

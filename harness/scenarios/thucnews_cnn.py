@@ -74,7 +74,7 @@ class ThucnewsCNN(NNScenario):
     def arms(self, config: StudyConfig) -> list[Arm]:
         return [*nn_arms(), tfidf_arm()]
 
-    def model_settings(self, config: StudyConfig) -> HomoNNSettings:
+    def default_model_settings(self, config: StudyConfig) -> HomoNNSettings:
         return HomoNNSettings(char_cnn_layers(), epochs=EPOCHS, batch_size=32, learning_rate=1e-3,
                               classes=len(thucnews.CLASSES), seed=config.seed)
 

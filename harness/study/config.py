@@ -29,6 +29,8 @@ DEFAULT_ENGINE = "launcher"
 # engine spends a minute or more scheduling each one.
 LAUNCHER_SEEDS, FLOW_SEEDS = 10, 1
 # The study's regularisation (FATE 1.8 HomoLR: penalty L2, alpha 1.0, RMSProp, full batch).
+# What a run may change of a deep-learning scenario's HomoNNSettings (the model itself is the scenario's).
+NN_TUNABLE = ("epochs", "batch_size", "learning_rate", "aggregator")
 STUDY_MODEL = HomoLRSettings(epochs=20, learning_rate=0.02, alpha=1.0, optimizer="rmsprop", penalty="l2")
 
 
@@ -83,6 +85,9 @@ class StudyConfig:
     # The lending-club-vertical scenario's own settings (feature split, id shares, SecureBoost, HeteroLR),
     # validated by harness/study/vertical.py; other scenarios ignore it.
     vertical: Mapping[str, Any] = field(default_factory=dict)
+    # The deep-learning scenarios' training settings over the scenario's own (NN_TUNABLE: epochs = rounds
+    # of one local epoch, batch_size, learning_rate, aggregator); other scenarios ignore it.
+    nn: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         parties = [self.roles.guest, *self.roles.hosts]
@@ -102,6 +107,12 @@ class StudyConfig:
             raise ConfigError(
                 "the cluster engine needs an inventory", hint="pass --inventory ansible/inventory/lab.yml"
             )
+        if not isinstance(self.nn, Mapping):
+            raise ConfigError(f"nn must be a mapping of settings, got {self.nn!r}", hint="e.g. nn: {epochs: 2}")
+        unknown = sorted(set(self.nn) - set(NN_TUNABLE))
+        if unknown:
+            raise ConfigError(f"unknown nn settings: {', '.join(map(str, unknown))}",
+                              hint=f"the deep-learning scenarios take {', '.join(NN_TUNABLE)}")
         if not isinstance(self.paillier, bool):
             raise ConfigError(f"paillier must be true or false, got {self.paillier!r}")
         if self.paillier and self.engine != "cluster":

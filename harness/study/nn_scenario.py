@@ -1,8 +1,9 @@
 """Deep-learning scenarios (HomoNN): what MNIST, IMDB and THUCNews share.
 
 A subclass supplies the data (``load``), the held-out test set (``split``), the model
-(``model_settings``) and its ``classes``; this base deals the training rows to the parties, plans the
-NN arms (:mod:`harness.study.nn_arms`), trains the in-process arms and computes the multi-class metrics.
+(``default_model_settings``; the run's ``nn`` settings go over it) and its ``classes``; this base
+deals the training rows to the parties, plans the NN arms (:mod:`harness.study.nn_arms`), trains the
+in-process arms and computes the multi-class metrics.
 Partition: ``config.partition`` when the run sets one (``dirichlet`` skews over this scenario's label
 unless told otherwise), else IID: equal shares, stratified by label.
 """
@@ -51,7 +52,12 @@ class NNScenario(Scenario):
         """Training rows and the held-out test rows for ``config.seed``."""
 
     @abstractmethod
-    def model_settings(self, config: StudyConfig) -> HomoNNSettings: ...
+    def default_model_settings(self, config: StudyConfig) -> HomoNNSettings:
+        """The scenario's model and training settings for ``config.seed``."""
+
+    def model_settings(self, config: StudyConfig) -> HomoNNSettings:
+        """The scenario's settings with the run's ``nn`` settings over them (validated by HomoNNSettings)."""
+        return dataclasses.replace(self.default_model_settings(config), **dict(config.nn))
 
     def partitioner(self, config: StudyConfig) -> Partitioner:
         parties = list(config.data_parties())
