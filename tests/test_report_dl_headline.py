@@ -18,6 +18,7 @@ from harness.report import format as fmt
 from harness.report import results as rr
 from harness.report.html import HTML_FILE
 from harness.report.write import write_report
+from harness.study.results import gap_note
 from tests.test_report import build_results
 from tests.test_report_html import Page
 from tests.test_report_nn import dl_results
@@ -111,3 +112,11 @@ def test_arms_tables_show_the_arms_numbers(written: tuple[str, Page], dl: dict[s
         assert next(r for r in md_rows if r[0] == label)[1:] == expected, arm
     assert_no_empty_column(md_rows)
     assert_no_empty_column(page.tables["arms-table"])
+
+
+def test_notes_name_what_trained_the_baselines_and_no_false_gap_note(dl: dict[str, Any]) -> None:
+    assert "PyTorch, the same network and settings as the federated fit" in rr.engines_line(dl)
+    assert "HomoLR" in rr.engines_line(build_results())
+    # the study's note: none for multi-class arms (the report states their gap), a reason when an arm failed
+    assert gap_note(dl["arms"]) == ""
+    assert "did not produce metrics" in gap_note({"federated": {"error": "boom"}, "centralized": {}})

@@ -131,8 +131,11 @@ def arm_label(name: str, results: Mapping[str, Any]) -> str:
 def engines_line(results: Mapping[str, Any]) -> str:
     """Which engine produced which numbers: the report says it beside every table of metrics."""
     engine = (results.get("engine") or {}).get("name") or "the run's FATE engine"
+    # The deep-learning arms train the federated fit's own network in PyTorch (harness/model/nn_local.py).
+    baseline = ("torch replica of FATE's HomoLR client" if metric_set(results) is BINARY
+                else "PyTorch, the same network and settings as the federated fit")
     text = (f"Engine behind the numbers: the federated arm and the sweep are FATE fits on {engine}; the "
-            "centralised and local-only arms are trained in-process (torch replica of FATE's HomoLR client).")
+            f"centralised and local-only arms are trained in-process ({baseline}).")
     validation = results.get("validation")
     if isinstance(validation, Mapping) and validation.get("engines"):
         text += (f" The first federated fit was also run on {' and '.join(map(str, validation['engines']))} "
