@@ -114,8 +114,11 @@ def test_arms_tables_show_the_arms_numbers(written: tuple[str, Page], dl: dict[s
     assert_no_empty_column(page.tables["arms-table"])
 
 
-def test_notes_name_what_trained_the_baselines_and_no_false_gap_note(dl: dict[str, Any]) -> None:
+def test_notes_name_what_trained_the_baselines_and_no_false_gap_note(
+        written: tuple[str, Page], dl: dict[str, Any]) -> None:
     assert "PyTorch, the same network and settings as the federated fit" in rr.engines_line(dl)
+    per_class = written[0].split("\n## Per class\n", 1)[1].split("\n## ", 1)[0]
+    assert per_class.count("Only recall per class is recorded for this arm") == 2  # federated, centralised
     assert "HomoLR" in rr.engines_line(build_results())
     # the study's note: none for multi-class arms (the report states their gap), a reason when an arm failed
     assert gap_note(dl["arms"]) == ""

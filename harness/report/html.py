@@ -221,7 +221,7 @@ def _per_class_section(results: Mapping[str, Any]) -> str:
         per_class = (m.get("per_class") or {}) if rv.is_ok(m) else {}
         if not per_class:
             why = "Arm missing from this run." if m is None else (
-                f"Arm failed: {rv.error_text(m)}" if not rv.is_ok(m) else "No per-class metrics recorded.")
+                f"Arm failed: {rv.error_text(m)}" if not rv.is_ok(m) else rv.no_per_class_text(m))
             out.append(_paragraphs([why], "note"))
             continue
         rows = (_row(str(c), _metric_tds(v, PER_CLASS_COLUMNS) + [_td(count(v.get("support")), "num")])

@@ -48,6 +48,7 @@ from harness.report.results import (
     jobs_text,
     metric_set,
     missing_arms,
+    no_per_class_text,
     recorded_columns,
     scored_rows,
     sweep_label,
@@ -186,7 +187,7 @@ def _per_class_lines(m: Any) -> list[str]:
         return [f"Arm failed: {inline(error_text(m))}"]
     per_class = m.get("per_class") or {}
     if not per_class:
-        return ["No per-class metrics recorded."]
+        return [no_per_class_text(m)]
     rows = [[str(c), *(fmt3(v.get(k)) for k, _ in PER_CLASS_COLUMNS), count(v.get("support"))]
             for c, v in sorted(per_class.items())]
     return _table(["Class", *(h for _, h in PER_CLASS_COLUMNS), "Support"], rows)

@@ -176,6 +176,14 @@ def scored_rows(metrics: Mapping[str, Any]) -> Any:
     return metrics["n"] if "n" in metrics else metrics.get("n_test")
 
 
+def no_per_class_text(metrics: Mapping[str, Any]) -> str:
+    """Why an arm that ran has no per-class table. The multi-class arms record recall per class only, which
+    the deep-learning section shows (harness/report/nn.py)."""
+    if metrics.get("per_class_recall"):
+        return "Only recall per class is recorded for this arm: see Recall per class, under Convergence and cost."
+    return "No per-class metrics recorded."
+
+
 def best_local(results: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
     """The local-only arm with the highest primary metric (:func:`metric_set`), and its metrics; None
     when none succeeded."""
