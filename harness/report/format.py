@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 DASH = "—"
@@ -19,6 +20,10 @@ METRIC_NAMES: dict[str, str] = {
     "precision": "Precision",
     "f1": "F1",
     "accuracy": "Accuracy",
+    # multi-class (harness/model/multiclass.py, the deep-learning scenarios)
+    "macro_precision": "Macro precision",
+    "macro_recall": "Macro recall",
+    "macro_f1": "Macro F1",
 }
 
 
@@ -27,8 +32,31 @@ def metric_columns(*keys: str) -> tuple[tuple[str, str], ...]:
     return tuple((key, METRIC_NAMES[key]) for key in keys)
 
 
-#: Columns of the arms and sweep tables.
-METRIC_COLUMNS = metric_columns(*METRIC_NAMES)
+def metric_word(key: str) -> str:
+    """A metric's name inside a sentence: 'AUC', 'KS' stay; 'Accuracy' -> 'accuracy', 'Macro F1' -> 'macro F1'."""
+    header = METRIC_NAMES[key]
+    return header[:1].lower() + header[1:] if header[1:2].islower() else header
+
+
+@dataclass(frozen=True)
+class MetricSet:
+    """What a kind of model is judged by: the metric its claims are about (``primary``), the one the
+    headline sentence adds (``second``), and the headline table's columns, in the study's order."""
+
+    primary: str
+    second: str
+    headline: tuple[str, ...]
+
+
+#: Binary classification (Lending Club: harness/model/metrics.py).
+BINARY = MetricSet("auc", "specificity", ("auc", "specificity", "ks", "recall", "f1"))
+#: Multi-class and text classification (the deep-learning scenarios: harness/model/multiclass.py).
+MULTICLASS = MetricSet("accuracy", "macro_f1", ("accuracy", "macro_precision", "macro_recall", "macro_f1"))
+#: In the order a run's results are matched against: the first whose primary metric an arm records.
+METRIC_SETS = (BINARY, MULTICLASS)
+
+#: Columns of the arms and sweep tables of a binary study (a run shows those its arms record).
+METRIC_COLUMNS = metric_columns("auc", "ks", "specificity", "recall", "precision", "f1", "accuracy")
 PER_CLASS_COLUMNS = metric_columns("precision", "recall", "f1")
 
 

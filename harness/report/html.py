@@ -20,13 +20,14 @@ from harness.report import seeds
 from harness.report.claims import gap_paragraphs, headline
 from harness.report.figures import FigurePlan
 from harness.report.format import (
+    BINARY,
     DASH,
-    METRIC_COLUMNS,
     PER_CLASS_COLUMNS,
     count,
     fmt3,
     is_number,
     metric_columns,
+    metric_word,
     plain,
     signed,
     timing,
@@ -41,8 +42,9 @@ HTML_FILE = "report.html"
 _NUM = ' class="num"'
 _FOCUS = ' class="focus"'
 
-#: Metrics of the headline table: the study's claims are about AUC and specificity.
-HEADLINE_COLUMNS = metric_columns("auc", "specificity", "ks", "recall", "f1")
+#: Metrics of a binary study's headline table (its claims are about AUC and specificity); a run shows
+#: those of its own metric set that its arms record (harness.report.results.headline_columns).
+HEADLINE_COLUMNS = metric_columns(*BINARY.headline)
 
 _CSS = """
 :root { --ink:#1d2733; --muted:#5b6776; --line:#d9dee5; --band:#f5f7fa; --accent:#1f5fa8; --bad:#a3261b; }
@@ -109,9 +111,11 @@ def _kv_table(mapping: Mapping[str, Any], key_header: str, value_header: str) ->
 # Headline: the claims first, then the numbers behind them
 
 
-def _headline_rows(results: Mapping[str, Any]) -> list[str]:
+def _headline_rows(results: Mapping[str, Any], columns: Sequence[tuple[str, str]]) -> list[str]:
+    """Federated, centralised and the best local-only arm, each with its primary metric minus the centralised one."""
+    key = rv.metric_set(results).primary
     cen = rv.arm_metrics(results, rv.CENTRALIZED)
-    ref = cen.get("auc") if rv.is_ok(cen) and is_number(cen.get("auc")) else None
+    ref = cen.get(key) if rv.is_ok(cen) and is_number(cen.get(key)) else None
     shown: list[tuple[str, str, Any]] = [
         (rv.FEDERATED, rv.arm_label(rv.FEDERATED, results), rv.arm_metrics(results, rv.FEDERATED)),
         (rv.CENTRALIZED, rv.arm_label(rv.CENTRALIZED, results), cen)]
@@ -123,12 +127,12 @@ def _headline_rows(results: Mapping[str, Any]) -> list[str]:
     rows = []
     for arm, label, m in shown:
         if m is None:
-            rows.append(_row(label, [_td("missing from this run", "failed", len(HEADLINE_COLUMNS) + 1)]))
+            rows.append(_row(label, [_td("missing from this run", "failed", len(columns) + 1)]))
             continue
-        auc = m.get("auc") if rv.is_ok(m) else None
-        delta = signed(auc - ref) if is_number(auc) and ref is not None and arm != rv.CENTRALIZED \
+        value = m.get(key) if rv.is_ok(m) else None
+        delta = signed(value - ref) if is_number(value) and ref is not None and arm != rv.CENTRALIZED \
             else DASH
-        cells = _metric_tds(m, HEADLINE_COLUMNS) + ([_td(delta, "num")] if rv.is_ok(m) else [_td(DASH)])
+        cells = _metric_tds(m, columns) + ([_td(delta, "num")] if rv.is_ok(m) else [_td(DASH)])
         rows.append(_row(label, cells, focus=arm == rv.FEDERATED))
     return rows
 
@@ -139,8 +143,10 @@ def _headline_section(results: Mapping[str, Any]) -> str:
     gap = [line for line in gap_paragraphs(results) if line.strip()]
     if gap and gap[0].startswith("No gap can be computed"):
         gap = gap[1:]  # it only repeats the headline sentence
-    table = _table(["Arm", *(h for _, h in HEADLINE_COLUMNS), "AUC vs centralised"],
-                   "l" + "r" * (len(HEADLINE_COLUMNS) + 1), _headline_rows(results), table_id="headline")
+    columns = rv.headline_columns(results)
+    versus = f"{metric_word(rv.metric_set(results).primary)} vs centralised"
+    table = _table(["Arm", *(h for _, h in columns), versus[:1].upper() + versus[1:]],
+                   "l" + "r" * (len(columns) + 1), _headline_rows(results, columns), table_id="headline")
     return (f'<section class="headline" id="claims"><p class="claim">{esc(claim)}</p>{_paragraphs(gap)}'
             f"{table}</section>")
 
@@ -167,13 +173,14 @@ def _arms_table(results: Mapping[str, Any], arms: Mapping[str, Any]) -> str:
     order = rv.arm_order(results)
     details = results.get("arm_details") or {}
     bytes_header, bytes_tds = _bytes_cells([(details.get(a) or {}).get("bytes") for a in order])
+    columns = rv.arm_columns(results)
     rows = (_row(rv.arm_label(a, results),
-                 _metric_tds(arms[a], METRIC_COLUMNS)
-                 + [_td(count(arms[a].get("n")) if rv.is_ok(arms[a]) else DASH, "num")]
+                 _metric_tds(arms[a], columns)
+                 + [_td(count(rv.scored_rows(arms[a])) if rv.is_ok(arms[a]) else DASH, "num")]
                  + bytes_tds[i:i + 1],
                  focus=a == rv.FEDERATED) for i, a in enumerate(order))
-    out = [_table(["Arm", *(h for _, h in METRIC_COLUMNS), "Test rows", *bytes_header],
-                  "l" + "r" * (len(METRIC_COLUMNS) + 1 + len(bytes_header)), rows, table_id="arms-table")]
+    out = [_table(["Arm", *(h for _, h in columns), "Test rows", *bytes_header],
+                  "l" + "r" * (len(columns) + 1 + len(bytes_header)), rows, table_id="arms-table")]
     thresholds = sorted({plain(m["threshold"]) for m in arms.values() if rv.is_ok(m) and "threshold" in m})
     if thresholds:
         out.append(f'<p class="note">Threshold-dependent metrics (all but AUC and KS) at threshold '
@@ -194,14 +201,15 @@ def _sweep_section(results: Mapping[str, Any]) -> str:
 def _sweep_table(results: Mapping[str, Any], sweep: list[Mapping[str, Any]]) -> str:
     common = rv.common_parties(sweep)
     bytes_header, bytes_tds = _bytes_cells([e.get("bytes") for e in sweep])
-    rows = [f"<tr>{_td(rv.sweep_label(e, common), 'num')}{''.join(_metric_tds(e.get('federated'), METRIC_COLUMNS))}"
+    columns = rv.recorded_columns(e.get(rv.FEDERATED) for e in sweep)
+    rows = [f"<tr>{_td(rv.sweep_label(e, common), 'num')}{''.join(_metric_tds(e.get(rv.FEDERATED), columns))}"
             f"{''.join(bytes_tds[i:i + 1])}{_td(rv.jobs_text(e))}</tr>" for i, e in enumerate(sweep)]
     split_header = f"Split {'/'.join(common)} (%)" if common else "Split (%)"
-    out = [_table([split_header, *(h for _, h in METRIC_COLUMNS), *bytes_header, "FATE jobs"],
-                  "r" * (len(METRIC_COLUMNS) + 1 + len(bytes_header)) + "l", rows, table_id="sweep-table")]
-    cen = rv.arm_metrics(results, rv.CENTRALIZED)
+    out = [_table([split_header, *(h for _, h in columns), *bytes_header, "FATE jobs"],
+                  "r" * (len(columns) + 1 + len(bytes_header)) + "l", rows, table_id="sweep-table")]
+    cen, key = rv.arm_metrics(results, rv.CENTRALIZED), rv.metric_set(results).primary
     if rv.is_ok(cen):
-        out.append(f'<p class="note">Centralised AUC for reference: {esc(fmt3(cen.get("auc")))}.</p>')
+        out.append(f'<p class="note">Centralised {esc(metric_word(key))} for reference: {esc(fmt3(cen.get(key)))}.</p>')
     return "".join(out)
 
 
@@ -213,7 +221,7 @@ def _per_class_section(results: Mapping[str, Any]) -> str:
         per_class = (m.get("per_class") or {}) if rv.is_ok(m) else {}
         if not per_class:
             why = "Arm missing from this run." if m is None else (
-                f"Arm failed: {rv.error_text(m)}" if not rv.is_ok(m) else "No per-class metrics recorded.")
+                f"Arm failed: {rv.error_text(m)}" if not rv.is_ok(m) else rv.no_per_class_text(m))
             out.append(_paragraphs([why], "note"))
             continue
         rows = (_row(str(c), _metric_tds(v, PER_CLASS_COLUMNS) + [_td(count(v.get("support")), "num")])

@@ -19,12 +19,12 @@ from harness.report.claims import render_summary_line as render_summary_line
 from harness.report.figures import FigurePlan
 from harness.report.format import (
     DASH,
-    METRIC_COLUMNS,
     PER_CLASS_COLUMNS,
     count,
     fmt3,
     inline,
     is_number,
+    metric_word,
     plain,
     seconds,
     signed,
@@ -37,6 +37,7 @@ from harness.report.results import (
     CENTRALIZED,
     FEDERATED,
     RESULTS_FILE,
+    arm_columns,
     arm_label,
     arm_metrics,
     arm_order,
@@ -45,7 +46,11 @@ from harness.report.results import (
     error_text,
     is_ok,
     jobs_text,
+    metric_set,
     missing_arms,
+    no_per_class_text,
+    recorded_columns,
+    scored_rows,
     sweep_label,
 )
 from harness.report.results import to_jsonable as to_jsonable
@@ -113,21 +118,21 @@ def _arms_section(results: Mapping[str, Any]) -> list[str]:
 
 
 def _arms_table(results: Mapping[str, Any], arms: Mapping[str, Any]) -> list[str]:
-    rows = []
+    rows, columns = [], arm_columns(results)
     for a in arm_order(results):
         m = arms[a]
         name = arm_label(a, results)
         if a == FEDERATED:
             name = f"**{name}**"
-        rows.append([name, *_metric_cells(m, METRIC_COLUMNS), count(m.get("n")) if is_ok(m) else DASH])
-    out = _table(["Arm", *(h for _, h in METRIC_COLUMNS), "Test rows"], rows)
+        rows.append([name, *_metric_cells(m, columns), count(scored_rows(m)) if is_ok(m) else DASH])
+    out = _table(["Arm", *(h for _, h in columns), "Test rows"], rows)
     ok_metrics = [m for m in arms.values() if is_ok(m)]
     thresholds = sorted({plain(m["threshold"]) for m in ok_metrics if "threshold" in m})
     out.append("")
     notes = []
     if thresholds:
         notes.append(f"Threshold-dependent metrics (all but AUC and KS) at threshold {', '.join(thresholds)}.")
-    if len({m.get("n") for m in ok_metrics}) > 1:
+    if len({scored_rows(m) for m in ok_metrics}) > 1:
         notes.append("Arms were scored on test sets of different sizes, see the last column.")
     notes.append(engines_line(results))
     return [*out, " ".join(notes), ""]
@@ -140,11 +145,12 @@ def _sweep_section(results: Mapping[str, Any]) -> list[str]:
                        ["The sweep was skipped in this run (no entries in `results[\"sweep\"]`).", ""])
     common = common_parties(sweep)
     split_header = f"Split {'/'.join(common)} (%)" if common else "Split (%)"
-    rows = [[sweep_label(e, common), *_metric_cells(e.get(FEDERATED), METRIC_COLUMNS), jobs_text(e)]
+    columns = recorded_columns(e.get(FEDERATED) for e in sweep)
+    rows = [[sweep_label(e, common), *_metric_cells(e.get(FEDERATED), columns), jobs_text(e)]
             for e in sweep]
     out = md_titled("Split sweep (federated)",
-                  _table([split_header, *(h for _, h in METRIC_COLUMNS), "FATE jobs"], rows,
-                         align="l" + "r" * len(METRIC_COLUMNS) + "l"))
+                  _table([split_header, *(h for _, h in columns), "FATE jobs"], rows,
+                         align="l" + "r" * len(columns) + "l"))
     out.append("")
     counted = [e for e in sweep if isinstance(e.get("bytes"), Mapping)]
     if counted:
@@ -153,7 +159,8 @@ def _sweep_section(results: Mapping[str, Any]) -> list[str]:
             + " (per party in results.json).", ""]
     cen = arm_metrics(results, CENTRALIZED)
     if is_ok(cen):
-        out += [f"Centralised AUC for reference: {fmt3(cen.get('auc'))}.", ""]
+        key = metric_set(results).primary
+        out += [f"Centralised {metric_word(key)} for reference: {fmt3(cen.get(key))}.", ""]
     return out
 
 
@@ -180,7 +187,7 @@ def _per_class_lines(m: Any) -> list[str]:
         return [f"Arm failed: {inline(error_text(m))}"]
     per_class = m.get("per_class") or {}
     if not per_class:
-        return ["No per-class metrics recorded."]
+        return [no_per_class_text(m)]
     rows = [[str(c), *(fmt3(v.get(k)) for k, _ in PER_CLASS_COLUMNS), count(v.get("support"))]
             for c, v in sorted(per_class.items())]
     return _table(["Class", *(h for _, h in PER_CLASS_COLUMNS), "Support"], rows)

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from harness.report.format import MULTICLASS, metric_columns
 from harness.report.markup import Heading, Section, Table, Text
 from harness.report.plot_style import DPI, FigurePlan, save_line_plot
 from harness.report.results import CENTRALIZED, FEDERATED, arm_label, arm_order, is_ok
 
-HEADLINE = (("accuracy", "Accuracy"), ("macro_precision", "Macro precision"), ("macro_recall", "Macro recall"),
-            ("macro_f1", "Macro F1"))
+HEADLINE = metric_columns(*MULTICLASS.headline)
 
 
 def _f(value: Any, digits: int = 4) -> str:

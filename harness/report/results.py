@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness.arm_names import CENTRALIZED as CENTRALIZED
 from harness.arm_names import FEDERATED as FEDERATED
 from harness.arm_names import LOCAL_PREFIX as LOCAL_PREFIX
-from harness.report.format import DASH, is_number, plain, split_label
+from harness.report.format import (
+    BINARY,
+    DASH,
+    METRIC_COLUMNS,
+    METRIC_NAMES,
+    METRIC_SETS,
+    MetricSet,
+    is_number,
+    metric_columns,
+    plain,
+    split_label,
+)
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
-
 
 
 def to_jsonable(value: Any, where: str = "results") -> Any:
@@ -121,8 +131,11 @@ def arm_label(name: str, results: Mapping[str, Any]) -> str:
 def engines_line(results: Mapping[str, Any]) -> str:
     """Which engine produced which numbers: the report says it beside every table of metrics."""
     engine = (results.get("engine") or {}).get("name") or "the run's FATE engine"
+    # The deep-learning arms train the federated fit's own network in PyTorch (harness/model/nn_local.py).
+    baseline = ("torch replica of FATE's HomoLR client" if metric_set(results) is BINARY
+                else "PyTorch, the same network and settings as the federated fit")
     text = (f"Engine behind the numbers: the federated arm and the sweep are FATE fits on {engine}; the "
-            "centralised and local-only arms are trained in-process (torch replica of FATE's HomoLR client).")
+            f"centralised and local-only arms are trained in-process ({baseline}).")
     validation = results.get("validation")
     if isinstance(validation, Mapping) and validation.get("engines"):
         text += (f" The first federated fit was also run on {' and '.join(map(str, validation['engines']))} "
@@ -130,16 +143,59 @@ def engines_line(results: Mapping[str, Any]) -> str:
     return text
 
 
+def metric_set(results: Mapping[str, Any]) -> MetricSet:
+    """What the run's arms are judged by: the first known set whose primary metric a successful arm
+    records (AUC for Lending Club, accuracy for the deep-learning scenarios); binary when none does."""
+    ok = [m for m in (results.get("arms") or {}).values() if is_ok(m)]
+    return next((s for s in METRIC_SETS if any(s.primary in m for m in ok)), BINARY)
+
+
+def recorded_columns(metrics: Iterable[Any], keys: Iterable[str] = METRIC_NAMES,
+                     fallback: Sequence[tuple[str, str]] = METRIC_COLUMNS) -> tuple[tuple[str, str], ...]:
+    """The (key, header) of those ``keys`` that a successful result among ``metrics`` records (NaN
+    included), in ``keys``' order, so that no column is all dashes; ``fallback`` when none records any
+    (every arm failed: the table still has its usual columns)."""
+    ok = [m for m in metrics if is_ok(m)]
+    found = [k for k in keys if any(k in m for m in ok)]
+    return metric_columns(*found) if found else tuple(fallback)
+
+
+def arm_columns(results: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The metric columns of the arms table: every known metric an arm of this run records."""
+    return recorded_columns((results.get("arms") or {}).values())
+
+
+def headline_columns(results: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The metric columns of the headline table: those of the run's metric set that its arms record."""
+    keys = metric_set(results).headline
+    return recorded_columns((results.get("arms") or {}).values(), keys, metric_columns(*keys))
+
+
+def scored_rows(metrics: Mapping[str, Any]) -> Any:
+    """How many test rows an arm was scored on (``n``; the multi-class metrics call it ``n_test``)."""
+    return metrics["n"] if "n" in metrics else metrics.get("n_test")
+
+
+def no_per_class_text(metrics: Mapping[str, Any]) -> str:
+    """Why an arm that ran has no per-class table. The multi-class arms record recall per class only, which
+    the deep-learning section shows (harness/report/nn.py)."""
+    if metrics.get("per_class_recall"):
+        return "Only recall per class is recorded for this arm: see Recall per class, under Convergence and cost."
+    return "No per-class metrics recorded."
+
+
 def best_local(results: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
-    """The local-only arm with the highest AUC, and its metrics; None when none succeeded."""
+    """The local-only arm with the highest primary metric (:func:`metric_set`), and its metrics; None
+    when none succeeded."""
+    key = metric_set(results).primary
     scored = [
         (name, m)
         for name, m in (results.get("arms") or {}).items()
-        if name.startswith(LOCAL_PREFIX) and is_ok(m) and is_number(m.get("auc"))
+        if name.startswith(LOCAL_PREFIX) and is_ok(m) and is_number(m.get(key))
     ]
     if not scored:
         return None
-    return max(scored, key=lambda item: item[1]["auc"])
+    return max(scored, key=lambda item: item[1][key])
 
 
 def common_parties(sweep: Sequence[Mapping[str, Any]]) -> list[str] | None:
