@@ -3,7 +3,7 @@ FATE-Flow ``homo_nn`` job, compared.
 
 400 real digits (40 per class), a stratified 20 % test set, three parties of ~107 digits (4 batches of
 32), one round. Both engines build the model from the same runner config; the initial weights
-come from the seed in that config (harness.model.torch_init) on both sides, the batch order from
+come from the seed in that config (fatelab_nn.torch_init) on both sides, the batch order from
 HF's data seed, so after one round the guest's parameters must agree within ``PARAM_BOUND``. The
 bound is for float32 sums taken in a different order by FATE's aggregator in the two runs (secure
 aggregation adds the parties' masks, which cancel up to float32 rounding); a wrong seed, batch

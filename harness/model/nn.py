@@ -6,7 +6,7 @@ from). The same entries go into FATE's HomoNN runner config (launcher and FATE-F
 the in-process arms (:mod:`harness.model.nn_local` builds them with FATE's own loader), so every arm
 trains literally the same architecture.
 
-Initial weights: the model conf builds the layers through :func:`harness.model.torch_init.seeded_seq`,
+Initial weights: the model conf builds the layers through :func:`fatelab_nn.torch_init.seeded_seq`,
 which seeds torch with ``init_seed`` first, so every party of every engine (launcher, FATE-Flow,
 in-process) starts from the same weights whatever its process drew from torch before.
 """
@@ -88,7 +88,7 @@ class HomoNNSettings:
         """FATE's ``Sequential.to_dict`` layout. load_seq sorts the keys, and FATE-Flow's YAML turns
         digit-only keys into ints (some of them: "008" stays text): zero-padded names sort as text."""
         return {
-            "module_name": "harness.model.torch_init",
+            "module_name": "fatelab_nn.torch_init",
             "item_name": "seeded_seq",
             "kwargs": {
                 "seed": self.init_seed,

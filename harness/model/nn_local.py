@@ -1,7 +1,7 @@
 """The in-process NN arms (centralised, local-only): the HomoNN settings trained with plain PyTorch.
 
 The model comes from FATE's own loader on :meth:`HomoNNSettings.model_conf`, which seeds torch
-itself (:mod:`harness.model.torch_init`), so its initial weights are those the federated parties
+itself (:mod:`fatelab_nn.torch_init`), so its initial weights are those the federated parties
 start from. One epoch here is one round there: the same optimizer, learning rate,
 batch size, loss and gradient clipping (HF Trainer's ``max_grad_norm``, which FATE's trainer keeps).
 After every epoch the model is scored on the test set: the centralised curve of the report.

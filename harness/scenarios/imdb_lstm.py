@@ -3,7 +3,7 @@
 Data: the flat IMDB ``.npz`` (:mod:`harness.data.imdb`, vocabulary ``VOCABULARY``), read without
 pickle; every review cut or left-padded to ``LENGTH`` word ids (recorded in the data card). Test set:
 the file's own 1,000-review test split, the same for every seed. Model (the study plan's): embedding
-128, LSTM 64, batch 32, Adam (:class:`harness.model.text_models.LSTMClassifier`). Early stopping: the
+128, LSTM 64, batch 32, Adam (:class:`fatelab_nn.text_models.LSTMClassifier`). Early stopping: the
 in-process arms and FATE both run ``EPOCHS`` epochs/rounds; the curves show where accuracy peaks (FATE
 2.2's DefaultRunner has no early stopping; the report says so instead of comparing unequal budgets).
 """
@@ -35,7 +35,7 @@ SPLIT = "split"
 
 
 def lstm_layers() -> tuple[dict, ...]:
-    return ({"module_name": "harness.model.text_models", "item_name": "LSTMClassifier",
+    return ({"module_name": "fatelab_nn.text_models", "item_name": "LSTMClassifier",
              "kwargs": {"vocabulary": VOCABULARY, "embedding": 128, "hidden": 64, "classes": 2}},)
 
 

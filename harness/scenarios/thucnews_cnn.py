@@ -2,7 +2,7 @@
 
 Data: ``label<TAB>text`` lines (:mod:`harness.data.thucnews`), 10 classes; each article becomes its
 first ``LENGTH`` characters as ids over the ``VOCABULARY`` most frequent characters (no segmenter).
-Test set: a stratified 30 % per seed. Model: :class:`harness.model.text_models.CharCNN` (embedding 64,
+Test set: a stratified 30 % per seed. Model: :class:`fatelab_nn.text_models.CharCNN` (embedding 64,
 128 filters of width 5, max over time). Baseline: TF-IDF over the same character ids + logistic regression.
 """
 
@@ -34,7 +34,7 @@ FEATURES = tuple(f"c{i:03d}" for i in range(LENGTH))
 
 
 def char_cnn_layers() -> tuple[dict, ...]:
-    return ({"module_name": "harness.model.text_models", "item_name": "CharCNN",
+    return ({"module_name": "fatelab_nn.text_models", "item_name": "CharCNN",
              "kwargs": {"vocabulary": VOCABULARY, "embedding": 64, "filters": 128, "width": 5,
                         "classes": len(thucnews.CLASSES)}},)
 

@@ -52,7 +52,7 @@ def runner_conf(settings: HomoNNSettings) -> dict[str, Any]:
         "fed_args_conf": {"aggregate_strategy": "epoch", "aggregate_freq": 1, "aggregator": settings.aggregator},
         # Rows in match-id order on every engine, so HF's data seed draws the same batches (see the module).
         "dataset_conf": {
-            "module_name": "harness.model.nn_dataset",
+            "module_name": "fatelab_nn.dataset",
             "item_name": "IdOrderedTable",
             "kwargs": {"flatten_label": True, "label_dtype": "long", "to_tensor": True}
             if settings.task_type == "multi"
@@ -89,8 +89,8 @@ def nn_mapping(settings: HomoNNSettings, max_party_rows: int) -> ModelMapping:
     }
     caveats = [
         f"initial weights: torch seeded with {s.init_seed} right before the layers are built "
-        "(harness.model.torch_init.seeded_seq in the model conf), the same on every party and engine",
-        "rows sorted by match id before HF's seeded shuffle (harness.model.nn_dataset.IdOrderedTable), so "
+        "(fatelab_nn.torch_init.seeded_seq in the model conf), the same on every party and engine",
+        "rows sorted by match id before HF's seeded shuffle (fatelab_nn.dataset.IdOrderedTable), so "
         "every engine draws the same batches whatever order its storage returns the rows in",
         f"gradients clipped to norm {s.max_grad_norm} (HF Trainer default that FATE keeps); the in-process arms too",
     ]

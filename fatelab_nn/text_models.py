@@ -1,4 +1,4 @@
-"""Text models FATE's loader builds by module path (``harness.model.text_models``), for HomoNN and in-process.
+"""Text models FATE's loader builds by module path (``fatelab_nn.text_models``), for HomoNN and in-process.
 
 FATE hands a party's rows to the model as one float tensor (token ids as float columns), and
 ``torch.nn.LSTM`` returns a tuple, so neither fits a plain ``Sequential`` of ``torch.nn`` layers: each
