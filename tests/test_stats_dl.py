@@ -74,6 +74,16 @@ def test_scenarios_state_their_plans() -> None:
     assert len(MNIST.arms(config)) == len(IMDB.arms(config)) - 1
 
 
+@pytest.mark.parametrize(("fields", "match"), [
+    ((DL_METRICS, DL_METRICS, "auc", 0.02), "claim metric 'auc'"),
+    ((("accuracy",), DL_METRICS, "accuracy", 0.02), "must be among the metrics"),
+    ((DL_METRICS, DL_METRICS, "accuracy", 2.0), "margin must be in"),
+])
+def test_an_inconsistent_plan_is_refused(fields: tuple[Any, ...], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        StatsPlan(*fields)
+
+
 def test_intervals_and_comparisons_are_on_the_deep_learning_metrics() -> None:
     runs = dl_runs()
     out = aggregate(runs, plan=MULTICLASS_PLAN)
@@ -179,3 +189,21 @@ def test_the_report_seed_sections_show_the_deep_learning_metrics() -> None:
     assert line.startswith("Across 10 seeds: Federated is not worse than centralised by more than 0.02 accuracy: shown")
     assert f"than the baseline {TFIDF}: shown" in line
     assert "SMOTE" not in report_seeds.html_sections(results)
+
+
+def test_a_written_deep_learning_report_opens_with_the_accuracy_claims(tmp_path: Path) -> None:
+    from harness.report.write import write_report
+    from tests.test_report_nn import dl_results
+
+    runs = dl_runs(3)
+    results = {**dl_results(), "arms": runs[0]["arms"], "parties": runs[0]["parties"], "balance": "none",
+               **aggregate(runs, plan=MNIST.stats_plan(StudyConfig()))}
+    run_dir = write_report(to_jsonable(results), tmp_path)
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert md.splitlines()[2] == ("**Across 3 seeds: Federated is not worse than centralised by more than 0.02 "
+                                  "accuracy: not shown at this sample size; Federated has a higher accuracy than "
+                                  "each local-only party: not shown at this sample size**")
+    assert "| Arm | Accuracy | Macro precision | Macro recall | Macro F1 | Seeds |" in md
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    intervals = html.split('id="seed-intervals-section"', 1)[1].split('id="seed-comparisons-section"', 1)[0]
+    assert 'class="num">Macro F1</th>' in intervals and "AUC" not in intervals

@@ -1,6 +1,7 @@
 """The study's claims, each with a verdict decided by a stated rule from the paired comparisons.
 
-Claims are made on one metric, AUC by default (the primary endpoint: threshold-free, and the one the
+Claims are made on one metric, the scenario's (harness/stats/plan.py; accuracy with a 0.02 margin for
+the deep-learning scenarios), AUC by default (the primary endpoint: threshold-free, and the one the
 study's figures compare); the other metrics appear in the comparisons table without verdicts, so the
 claims are not picked from many tests after the fact.
 
@@ -19,6 +20,8 @@ Decision rules (``d`` = the paired differences over seeds, ``[low, high]`` their
   shown. "Better than each party" is shown only when it is shown for every party (an
   intersection-union test: no multiplicity correction is needed for "all"), refuted when it is
   refuted for at least one party, otherwise not shown.
+- Against a baseline arm the plan names (the TF-IDF arm of the text scenarios), "federated has a
+  higher metric than the baseline": superiority as above, for that one arm.
 - Fewer than 2 paired seeds: no interval, so *not shown at this sample size*. Fewer than 6
   non-zero differences: the signed-rank test cannot reach its level, so nothing can be *shown*
   or *refuted* (the evidence says so).
