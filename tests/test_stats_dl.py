@@ -207,3 +207,15 @@ def test_a_written_deep_learning_report_opens_with_the_accuracy_claims(tmp_path:
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     intervals = html.split('id="seed-intervals-section"', 1)[1].split('id="seed-comparisons-section"', 1)[0]
     assert 'class="num">Macro F1</th>' in intervals and "AUC" not in intervals
+
+
+@pytest.mark.parametrize(("extra", "text"), [
+    ({"balance": "SMOTE on training rows only"}, "each redraws the split, the partitions and SMOTE"),
+    ({"balance": "none"}, "each redraws the split and the partitions"),
+    ({"balance": "none", "curves": {"federated": [0.9]}},
+     "each redraws the split, the partitions and the network's initial weights"),
+    ({"balance": "none", "curves": {"federated": [0.9]}, "test_split": "the file's own, the same for every seed"},
+     "each redraws the partitions and the network's initial weights (the test set is the same for every seed)"),
+])
+def test_the_report_says_what_a_seed_redraws(extra: dict[str, Any], text: str) -> None:
+    assert report_seeds.redraws_text(extra) == text

@@ -203,13 +203,14 @@ def _metric_word(key: Any) -> str:
 
 
 def redraws_text(results: Mapping[str, Any]) -> str:
-    """What a seed redraws: Lending Club's split, partitions and SMOTE; a deep-learning scenario's split
-    (unless its test set is fixed), partitions and initial weights."""
-    if results.get("balance") != "none":
-        return "each redraws the split, the partitions and SMOTE"
+    """What a seed redraws: the split (unless the test set is fixed), the partitions, SMOTE (unless the run
+    balanced nothing) and, for the deep-learning scenarios (which record curves), the initial weights."""
     fixed = "same for every seed" in str(results.get("test_split", ""))
-    return ("each redraws the partitions and the network's initial weights (the test set is the same for every seed)"
-            if fixed else "each redraws the split, the partitions and the network's initial weights")
+    parts = [*([] if fixed else ["the split"]), "the partitions"]
+    parts += [] if str(results.get("balance", "")).startswith("none") else ["SMOTE"]
+    parts += ["the network's initial weights"] if results.get("curves") else []
+    text = "each redraws " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+    return text + (" (the test set is the same for every seed)" if fixed else "")
 
 
 def claims_line(results: Mapping[str, Any]) -> str:
