@@ -11,6 +11,7 @@ cannot disagree. Arm labels come from harness.report.results, number formats fro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from harness.report import results as rr
 from harness.report.markup import Table
 
 SHOWN, REFUTED = "shown", "refuted"
+_SPLIT = re.compile(r"[\d.]+(/[\d.]+)+")
 #: Metrics of the sweep table: the two figure 4-3 draws, then the rest of the headline metrics.
 SWEEP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("auc", "AUC"), ("specificity", "Specificity"), ("ks", "KS"), ("recall", "Recall"), ("f1", "F1"))
@@ -66,7 +68,8 @@ def _p_text(p: Any) -> str:
 def _label(arm: str, results: Mapping[str, Any]) -> str:
     """An arm's label; a sweep arm named "<arm> <split>" by the aggregate reads "Federated, split 50/50"."""
     name, _, split = arm.partition(" ")
-    if split and (name in (rr.FEDERATED, rr.CENTRALIZED) or name.startswith(rr.LOCAL_PREFIX)):
+    # Only a split ("50/50"): an arm's own name may have spaces ("centralized tf-idf + logistic regression").
+    if _SPLIT.fullmatch(split) and (name in (rr.FEDERATED, rr.CENTRALIZED) or name.startswith(rr.LOCAL_PREFIX)):
         return f"{rr.arm_label(name, results)}, split {split}"
     return rr.arm_label(arm, results)
 
@@ -115,7 +118,9 @@ def _claim_numbers(e: Mapping[str, Any]) -> str:
 
 def intervals_table(results: Mapping[str, Any]) -> Table:
     intervals = results.get("intervals") or {}
-    cols = [(k, h) for k, h in rf.METRIC_COLUMNS if any(k in (v or {}) for v in intervals.values())]
+    # The metrics the aggregate summarised (the scenario's plan): AUC and co. for Lending Club, accuracy
+    # and the macro averages for the deep-learning scenarios.
+    cols = [(k, h) for k, h in rf.METRIC_NAMES.items() if any(k in (v or {}) for v in intervals.values())]
     t = Table("seed-intervals", ["Arm", *(h for _, h in cols), "Seeds"], "l" + "r" * (len(cols) + 1))
     for arm in rr.arm_order({**results, "arms": intervals}):
         cells = intervals[arm] or {}
@@ -129,7 +134,7 @@ def intervals_table(results: Mapping[str, Any]) -> Table:
 def comparisons_table(results: Mapping[str, Any]) -> Table:
     t = Table("seed-comparisons", ["Paired comparison", "Metric", "Mean difference", "95% interval",
                                    "Wilcoxon p", "Seeds", "Test", "Note"], "llrrrrll")
-    names = dict(rf.METRIC_COLUMNS)
+    names = rf.METRIC_NAMES
     for c in results.get("comparisons") or []:
         if not isinstance(c, Mapping):
             continue
@@ -181,13 +186,31 @@ def method_lines(results: Mapping[str, Any]) -> list[str]:
     rules = m.get("rules") or {}
     lines = [f"Intervals: {m['interval']}." if m.get("interval") else "",
              f"Paired test: {m['paired_test']}." if m.get("paired_test") else "",
-             (f"Claims are decided on {str(m.get('claim_metric', 'auc')).upper()} only (the primary endpoint); the "
+             (f"Claims are decided on {_metric_word(m.get('claim_metric', 'auc'))} only (the primary endpoint); the "
               "other metrics are reported without verdicts.")]
     if rules.get("non_inferiority"):
         lines.append(f"Non-inferiority (margin {m.get('margin')}): {rules['non_inferiority']}.")
     if rules.get("superiority"):
         lines.append(f"Superiority: {rules['superiority']}.")
+    if rules.get("baseline"):
+        lines.append(f"Against a baseline: {rules['baseline']}.")
     return [line for line in lines if line]
+
+
+def _metric_word(key: Any) -> str:
+    """'auc' -> 'AUC', 'accuracy' -> 'accuracy'; a metric the report does not know, as stored."""
+    return rf.metric_word(key) if key in rf.METRIC_NAMES else str(key)
+
+
+def redraws_text(results: Mapping[str, Any]) -> str:
+    """What a seed redraws: the split (unless the test set is fixed), the partitions, SMOTE (unless the run
+    balanced nothing) and, for the deep-learning scenarios (which record curves), the initial weights."""
+    fixed = "same for every seed" in str(results.get("test_split", ""))
+    parts = [*([] if fixed else ["the split"]), "the partitions"]
+    parts += [] if str(results.get("balance", "")).startswith("none") else ["SMOTE"]
+    parts += ["the network's initial weights"] if results.get("curves") else []
+    text = "each redraws " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+    return text + (" (the test set is the same for every seed)" if fixed else "")
 
 
 def claims_line(results: Mapping[str, Any]) -> str:
@@ -212,7 +235,7 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
     out += mk.table_md(claims_table(results)) + [f"- {rf.inline(line)}" for line in claim_reasons(results)] + [""]
     out += ["How the verdicts are decided:", ""] + [f"- {line}" for line in method_lines(results)] + [""]
     out += ["## Intervals across seeds", "",
-            f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions and SMOTE. "
+            f"Seeds {', '.join(str(s) for s in seeds)}; {redraws_text(results)}. "
             "Mean ± standard deviation [95% interval]; the last column says on how many seeds each number rests.",
             "", rr.engines_line(results), ""]
     out += mk.table_md(intervals_table(results))
@@ -241,8 +264,8 @@ def html_sections(results: Mapping[str, Any]) -> str:
            "<ul>" + "".join(f"<li>{mk.esc(line)}</li>" for line in claim_reasons(results)) + "</ul>",
            mk.paragraphs(method_lines(results), "note"), "</section>",
            '<h2 id="seed-intervals-section">Intervals across seeds</h2>',
-           mk.paragraphs([f"Seeds {', '.join(str(s) for s in seeds)}; each redraws the split, the partitions "
-                           "and SMOTE. Mean ± standard deviation [95% interval].", rr.engines_line(results)], "meta"),
+           mk.paragraphs([f"Seeds {', '.join(str(s) for s in seeds)}; {redraws_text(results)}. Mean ± standard "
+                          "deviation [95% interval].", rr.engines_line(results)], "meta"),
            mk.table_html(intervals_table(results)),
            '<h2 id="seed-comparisons-section">Paired comparisons</h2>', mk.table_html(comparisons_table(results))]
     sweep = sweep_table(results)

@@ -19,12 +19,10 @@ import pandas as pd
 
 from harness.data import imdb
 from harness.model.nn import HomoNNSettings
-from harness.study.nn_arms import nn_arms, tfidf_arm
 from harness.study.nn_scenario import NNScenario
 from harness.study.scenario import Dataset, file_sha256, say
 
 if TYPE_CHECKING:
-    from harness.study.arms import Arm
     from harness.study.config import StudyConfig
 
 VOCABULARY = 500
@@ -47,6 +45,7 @@ class ImdbLSTM(NNScenario):
     label = "sentiment"
     classes = (0, 1)
     test_note = "the file's own test split (1,000 reviews in the bundled data), the same for every seed"
+    text_baseline = True
 
     def load(self, config: StudyConfig) -> Dataset:
         started = time.monotonic()
@@ -76,9 +75,6 @@ class ImdbLSTM(NNScenario):
     def split(self, dataset: Dataset, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
         frame = dataset.frame
         return frame[frame[SPLIT] == "train"], frame[frame[SPLIT] == "test"]
-
-    def arms(self, config: StudyConfig) -> list[Arm]:
-        return [*nn_arms(), tfidf_arm()]
 
     def default_model_settings(self, config: StudyConfig) -> HomoNNSettings:
         return HomoNNSettings(lstm_layers(), epochs=EPOCHS, batch_size=32, learning_rate=1e-3, classes=2,

@@ -18,12 +18,10 @@ from sklearn.model_selection import train_test_split
 
 from harness.data import thucnews
 from harness.model.nn import HomoNNSettings
-from harness.study.nn_arms import nn_arms, tfidf_arm
 from harness.study.nn_scenario import NNScenario
 from harness.study.scenario import Dataset, file_sha256, say
 
 if TYPE_CHECKING:
-    from harness.study.arms import Arm
     from harness.study.config import StudyConfig
 
 VOCABULARY = 3000
@@ -47,6 +45,7 @@ class ThucnewsCNN(NNScenario):
     label = "topic"
     classes = tuple(range(len(thucnews.CLASSES)))
     test_note = f"stratified {TEST_SIZE:.0%} of the articles, drawn per seed"
+    text_baseline = True
 
     def load(self, config: StudyConfig) -> Dataset:
         started = time.monotonic()
@@ -70,9 +69,6 @@ class ThucnewsCNN(NNScenario):
     def split(self, dataset: Dataset, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
         frame = dataset.frame
         return train_test_split(frame, test_size=TEST_SIZE, stratify=frame[self.label], random_state=config.seed)
-
-    def arms(self, config: StudyConfig) -> list[Arm]:
-        return [*nn_arms(), tfidf_arm()]
 
     def default_model_settings(self, config: StudyConfig) -> HomoNNSettings:
         return HomoNNSettings(char_cnn_layers(), epochs=EPOCHS, batch_size=32, learning_rate=1e-3,

@@ -2,6 +2,9 @@
 
 Input: one mapping per seed, each shaped like today's results.json (``seed``, ``arms``
 ``{arm: metrics}``, ``sweep`` ``[{"ratio", "parties", "federated": metrics}]``, ``parties``).
+What is summarised, compared and claimed is the scenario's :class:`harness.stats.plan.StatsPlan`
+(Lending Club's binary plan by default); of its metrics, those no arm records in any seed are left out,
+the way the report picks its columns, so that a plan never fills the output with absent metrics.
 Output keys:
 
 - ``seeds``: every seed given, in order.
@@ -10,9 +13,9 @@ Output keys:
   party with one class), is missing, or a metric is missing/NaN. Nothing is averaged silently; every
   number says on how many seeds (``n``) it rests.
 - ``intervals``: ``{arm: {metric: {"mean", "std", "low", "high", "n"}}}`` (95% t-interval over seeds).
-- ``comparisons``: paired differences federated − centralized and federated − local:<party> on
-  ``COMPARE_METRICS``, and in the sweep every split − the least balanced split on the claim metric
-  (``a``/``b`` name the split as "federated 50/50").
+- ``comparisons``: paired differences federated − centralized, federated − local:<party> and every arm −
+  each baseline arm of the plan on its ``compare_metrics``, and in the sweep every split − the least
+  balanced split on the claim metric (``a``/``b`` name the split as "federated 50/50").
 - ``sweep_intervals``: ``[{"ratio", "split", "parties", "federated": {metric: interval}}]``.
 - ``seed_values``: ``{arm: {metric: [value per seed, None where excluded]}}``, the numbers behind it all.
 - ``claims`` and ``headline``: the verdicts (harness/stats/claims.py) and one line per claim.
@@ -29,33 +32,33 @@ from harness.arm_names import CENTRALIZED, FEDERATED, LOCAL_PREFIX
 from harness.stats import claims as cl
 from harness.stats.intervals import CONFIDENCE, Interval, finite_values, is_number, t_interval
 from harness.stats.paired import ALPHA, Comparison, compare
+from harness.stats.plan import BINARY_PLAN, StatsPlan
 
-#: Every metric that gets an interval, in the report's order.
-METRICS: tuple[str, ...] = ("auc", "ks", "specificity", "recall", "precision", "f1", "accuracy")
-#: Metrics of the paired comparisons: the two threshold-free ones, then the study's headline number
-#: (specificity: charged-off loans caught) and its counterpart at the same threshold, recall, and F1.
-COMPARE_METRICS: tuple[str, ...] = ("auc", "ks", "specificity", "recall", "f1")
+#: Lending Club's metrics with intervals and paired comparisons (the default plan's).
+METRICS: tuple[str, ...] = BINARY_PLAN.metrics
+COMPARE_METRICS: tuple[str, ...] = BINARY_PLAN.compare_metrics
 
 Values = dict[str, dict[str, list[float | None]]]
 
 
-def aggregate(per_seed: Sequence[Mapping[str, Any]], *, margin: float = cl.MARGIN,
-              claim_metric: str = cl.CLAIM_METRIC, metrics: Sequence[str] = METRICS,
-              compare_metrics: Sequence[str] = COMPARE_METRICS, confidence: float = CONFIDENCE) -> dict[str, Any]:
+def aggregate(per_seed: Sequence[Mapping[str, Any]], *, plan: StatsPlan = BINARY_PLAN,
+              confidence: float = CONFIDENCE) -> dict[str, Any]:
     """The multi-seed blocks of results.json (see the module doc). Raises ValueError on no seeds or
     on seeds that are not distinct integers: that is a bug in the caller, not a study outcome."""
     seeds = _seeds(per_seed)
+    margin, claim_metric = plan.margin, plan.claim_metric
+    metrics = recorded_metrics(per_seed, plan.metrics)
     excluded: list[dict[str, Any]] = []
     arms = _arm_names([r.get("arms") or {} for r in per_seed])
     values = {arm: _collect(seeds, [(r.get("arms") or {}).get(arm, _absent(r)) for r in per_seed],
                             metrics, {"arm": arm}, excluded) for arm in arms}
     intervals = {arm: _intervals(v, confidence) for arm, v in values.items()}
-    pairs = [(FEDERATED, b) for b in arms if b == CENTRALIZED or b.startswith(LOCAL_PREFIX)]
     comparisons = [_compare(a, b, m, seeds, values[a][m], values[b][m], confidence)
-                   for a, b in pairs if a in values for m in compare_metrics if m in metrics]
+                   for a, b in _pairs(arms, plan.baselines) for m in plan.compare_metrics if m in metrics]
     sweep, sweep_values = _sweep(per_seed, seeds, metrics, confidence, excluded)
     sweep_cmp = _sweep_comparisons(sweep, sweep_values, seeds, claim_metric, confidence)
-    claims = cl.study_claims(comparisons, sweep_cmp[-1] if sweep_cmp else None, margin, claim_metric)
+    baselines = [b for b in plan.baselines if b in values]
+    claims = cl.study_claims(comparisons, sweep_cmp[-1] if sweep_cmp else None, margin, claim_metric, baselines)
     return {
         "seeds": seeds,
         "excluded_seeds": excluded,
@@ -65,8 +68,25 @@ def aggregate(per_seed: Sequence[Mapping[str, Any]], *, margin: float = cl.MARGI
         "seed_values": values,
         "claims": claims,
         "headline": cl.headline(claims),
-        "stats_method": _method(margin, claim_metric, confidence),
+        "stats_method": _method(margin, claim_metric, confidence, baselines),
     }
+
+
+def recorded_metrics(per_seed: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> list[str]:
+    """Those of ``metrics`` that some arm (or sweep entry) of some seed records, in ``metrics``' order;
+    all of them when none records any (every arm failed: the output still says so per metric)."""
+    blocks = [m for r in per_seed for m in (r.get("arms") or {}).values()]
+    blocks += [m for r in per_seed for e in (r.get("sweep") or []) if isinstance(e, Mapping) for m in e.values()]
+    found = [k for k in metrics if any(isinstance(m, Mapping) and "error" not in m and k in m for m in blocks)]
+    return found or list(metrics)
+
+
+def _pairs(arms: Sequence[str], baselines: Sequence[str]) -> list[tuple[str, str]]:
+    """Federated against centralised and each local-only arm, then every such arm against each baseline."""
+    pairs = [(FEDERATED, b) for b in arms if b == CENTRALIZED or b.startswith(LOCAL_PREFIX)]
+    main = [a for a in arms if a in (FEDERATED, CENTRALIZED) or a.startswith(LOCAL_PREFIX)]
+    pairs += [(a, b) for b in baselines if b in arms for a in main]
+    return [(a, b) for a, b in pairs if a in arms]
 
 
 def _seeds(per_seed: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -183,7 +203,10 @@ def _sweep_comparisons(sweep: Sequence[Mapping[str, Any]], values: Sequence[Valu
                      values[i][FEDERATED][metric], ref, confidence) for i in others]
 
 
-def _method(margin: float, metric: str, confidence: float) -> dict[str, Any]:
+def _method(margin: float, metric: str, confidence: float, baselines: Sequence[str]) -> dict[str, Any]:
+    rules = {"non_inferiority": cl.NON_INFERIORITY_RULE.format(m=f"{margin:g}"), "superiority": cl.SUPERIORITY_RULE}
+    if baselines:
+        rules["baseline"] = cl.BASELINE_RULE
     return {
         "confidence": confidence,
         "interval": "Student t over seeds: mean +/- t(0.975, n-1) * sd / sqrt(n), sd with ddof = 1",
@@ -193,6 +216,5 @@ def _method(margin: float, metric: str, confidence: float) -> dict[str, Any]:
         "alpha": ALPHA,
         "claim_metric": metric,
         "margin": margin,
-        "rules": {"non_inferiority": cl.NON_INFERIORITY_RULE.format(m=f"{margin:g}"),
-                  "superiority": cl.SUPERIORITY_RULE},
+        "rules": rules,
     }

@@ -161,7 +161,8 @@ def run_study(
         first_job=job_of(fits[0], tables) if fits else None,
     )
     if len(seeds) > 1:
-        doc |= aggregate([seed_results(scenario, planned[s], outcomes[s]) for s in seeds])
+        per_seed = [seed_results(scenario, planned[s], outcomes[s]) for s in seeds]
+        doc |= aggregate(per_seed, plan=scenario.stats_plan(config))
     return report(doc, config)
 
 

@@ -10,7 +10,9 @@ hooks below, in this order, for every run:
 3. ``arms(config)``: the arms to run on that seed data; federated arms plan FATE fits, the pipeline
    uploads and runs every planned fit of the run in one ``upload_many`` and one ``run_many``, then
    each arm turns its fits (or its in-process training: ``fit_local``) into ``metrics``;
-4. ``results_sections``: the scenario's own blocks of results.json (parties, partitioner, balance).
+4. ``results_sections``: the scenario's own blocks of results.json (parties, partitioner, balance);
+5. ``stats_plan`` (runs of several seeds): the metrics the seeds are summarised and compared on, the
+   claim metric and margin, and baseline arms (:class:`harness.stats.plan.StatsPlan`).
 
 Discovery: every module of the ``harness.scenarios`` package (its ``__path__``) that defines
 ``SCENARIO`` is a scenario; adding a module adds a scenario, nothing else needs to know.
@@ -35,6 +37,7 @@ from harness.arm_names import FEDERATED as FEDERATED
 from harness.arm_names import LOCAL_PREFIX as LOCAL_PREFIX
 from harness.errors import ConfigError
 from harness.progress import is_quiet
+from harness.stats.plan import BINARY_PLAN, StatsPlan
 
 if TYPE_CHECKING:
     from harness.study.arms import Arm
@@ -114,6 +117,10 @@ class Scenario(ABC):
     def results_sections(self, config: StudyConfig, data: Any) -> dict[str, Any]:
         """Scenario-specific top-level results.json sections (parties, partitioner, balance, model)."""
         return {}
+
+    def stats_plan(self, config: StudyConfig) -> StatsPlan:
+        """What a multi-seed run summarises, compares and decides its claims on; binary (AUC) by default."""
+        return BINARY_PLAN
 
     def line(self) -> str:
         """``fatelab scenarios``: one line per scenario."""
