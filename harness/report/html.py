@@ -35,7 +35,10 @@ from harness.report.format import (
 from harness.report.markup import esc as esc
 from harness.report.markup import html_table as _table
 from harness.report.markup import paragraphs as _paragraphs
-from harness.report.markup import section_html
+from harness.report.markup import section_html, table_html
+from harness.report.placement import NOTE as PLACEMENT_NOTE
+from harness.report.placement import TITLE as PLACEMENT_TITLE
+from harness.report.placement import placement_table
 from harness.report.sections import scenario_sections
 
 HTML_FILE = "report.html"
@@ -260,10 +263,15 @@ def _run_section(results: Mapping[str, Any]) -> str:
     if timings:
         rows = (f"<tr>{_td(str(k))}{_td(timing(str(k), v), 'num')}</tr>" for k, v in timings.items())
         out += ["<h3>Timings</h3>", _table(["Phase", "Value"], "lr", rows)]
+    table = placement_table(results.get("placement"))
+    if table is not None:
+        out += [f"<h3>{PLACEMENT_TITLE}</h3>", _paragraphs([PLACEMENT_NOTE]), table_html(table)]
     for key, title, headers in (("versions", "Versions", ("Package", "Version")),
                                 ("validation", "Validation against FATE-Flow", ("Check", "Value")),
-                                ("placement", "Placement (cluster mode)", ("Item", "Where"))):
+                                ("placement", PLACEMENT_TITLE, ("Item", "Where"))):
         value = results.get(key)
+        if key == "placement" and table is not None:
+            continue
         if isinstance(value, Mapping) and value:
             out += [f"<h3>{title}</h3>", _kv_table(value, *headers)]
         elif value:

@@ -31,8 +31,11 @@ from harness.report.format import (
     split_label,
     timing,
 )
-from harness.report.markup import md_kv_table, md_titled, section_md
+from harness.report.markup import md_kv_table, md_titled, section_md, table_md
 from harness.report.markup import md_table as _table
+from harness.report.placement import NOTE as PLACEMENT_NOTE
+from harness.report.placement import TITLE as PLACEMENT_TITLE
+from harness.report.placement import placement_table
 from harness.report.results import (
     CENTRALIZED,
     FEDERATED,
@@ -273,8 +276,11 @@ def _run_section(results: Mapping[str, Any]) -> list[str]:
         out += ["Versions:", "", *md_kv_table(versions, "Package", "Version"), ""]
     out += validation_lines(results.get("validation"))
     placement = results.get("placement")
-    if placement:
-        out += ["Placement (cluster mode):", ""]
+    table = placement_table(placement)
+    if table is not None:
+        out += [f"{PLACEMENT_TITLE}: {PLACEMENT_NOTE.lower()[:1]}{PLACEMENT_NOTE[1:]}", "", *table_md(table)]
+    elif placement:
+        out += [f"{PLACEMENT_TITLE}:", ""]
         out += md_kv_table(placement, "Item", "Where") if isinstance(placement, Mapping) else [plain(placement)]
         out.append("")
     return out
