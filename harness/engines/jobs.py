@@ -19,6 +19,7 @@ Rules every engine shares:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -208,6 +209,24 @@ def wall_seconds(elapsed_ms: Any, start_ms: Any, end_ms: Any, fallback_s: float)
     return fallback_s
 
 
+# A FATE task log prints the job's runtime config, the party's RabbitMQ password among it ('password':
+# '...'); what the harness shows of a log goes to terminals and CI logs, so such values are masked.
+_SECRET = re.compile(
+    r"""(?P<key>['"]?\b\w*?(?:password|passwd|secret|token|api_key|auth_key|client_key|site_key)\b['"]?\s*[:=]\s*)"""
+    r"""(?:(?P<q>['"])(?P<quoted>.*?)(?P=q)|(?P<bare>[^\s,'"}\]]+))""",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of password-, secret-, token- and key-like settings replaced by ***."""
+    def mask(m: re.Match[str]) -> str:
+        quote = m.group("q") or ""
+        return f"{m.group('key')}{quote}***{quote}"
+
+    return _SECRET.sub(mask, text)
+
+
 def tail(text: str, lines: int = LOG_LINES) -> str:
-    """The last ``lines`` lines of a log."""
-    return "\n".join(text.strip().splitlines()[-lines:])
+    """The last ``lines`` lines of a log, secrets masked (:func:`redact`)."""
+    return redact("\n".join(text.strip().splitlines()[-lines:]))
