@@ -35,6 +35,8 @@ $(SETUP_STAMP):
 	@set -o pipefail; $(VENV)/bin/pip install -q -r requirements/fate-2.2.txt -r requirements/harness.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
 	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -r requirements/fate-no-deps.txt 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
 	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -e . 2>&1 | $(QUIET_PIP) || { echo "[setup] pip failed"; exit 1; }
+	@# A no-op on most Pythons: fatelab_nn/enum_pickle.py says on which ones FATE's federation needs it.
+	@cp fatelab_nn/fatelab_enum_pickle.pth "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 	@$(PY) -c "import fate, fate_flow, fate_client, torch, harness; from fate_client.pipeline.components.fate import HomoLR" \
 	  || { echo "[setup] FATE import check failed"; exit 1; }
 	@rm -f $(VENV)/.fatelab-setup-*; touch $@
