@@ -134,7 +134,9 @@ def engines_line(results: Mapping[str, Any]) -> str:
     # The deep-learning arms train the federated fit's own network in PyTorch (harness/model/nn_local.py).
     baseline = ("torch replica of FATE's HomoLR client" if metric_set(results) is BINARY
                 else "PyTorch, the same network and settings as the federated fit")
-    text = (f"Engine behind the numbers: the federated arm and the sweep are FATE fits on {engine}; the "
+    fate_part = ("the federated arm and the sweep are FATE fits" if results.get("sweep")
+                 else "the federated arm is a FATE fit")
+    text = (f"Engine behind the numbers: {fate_part} on {engine}; the "
             f"centralised and local-only arms are trained in-process ({baseline}).")
     validation = results.get("validation")
     if isinstance(validation, Mapping) and validation.get("engines"):
