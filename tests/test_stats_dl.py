@@ -213,9 +213,9 @@ def test_a_written_deep_learning_report_opens_with_the_accuracy_claims(tmp_path:
     ({"balance": "SMOTE on training rows only"}, "each redraws the split, the partitions and SMOTE"),
     ({"balance": "none"}, "each redraws the split and the partitions"),
     ({"balance": "none", "curves": {"federated": [0.9]}},
-     "each redraws the split, the partitions and the network's initial weights"),
+     "each redraws the split, the partitions and the batch order"),
     ({"balance": "none", "curves": {"federated": [0.9]}, "test_split": "the file's own, the same for every seed"},
-     "each redraws the partitions and the network's initial weights (the test set is the same for every seed)"),
+     "each redraws the partitions and the batch order (the test set is the same for every seed)"),
 ])
 def test_the_report_says_what_a_seed_redraws(extra: dict[str, Any], text: str) -> None:
     assert report_seeds.redraws_text(extra) == text

@@ -204,11 +204,12 @@ def _metric_word(key: Any) -> str:
 
 def redraws_text(results: Mapping[str, Any]) -> str:
     """What a seed redraws: the split (unless the test set is fixed), the partitions, SMOTE (unless the run
-    balanced nothing) and, for the deep-learning scenarios (which record curves), the initial weights."""
+    balanced nothing) and, for the deep-learning scenarios (which record curves), the batch order: their
+    initial weights are the same for every seed (``HomoNNSettings.init_seed``)."""
     fixed = "same for every seed" in str(results.get("test_split", ""))
     parts = [*([] if fixed else ["the split"]), "the partitions"]
     parts += [] if str(results.get("balance", "")).startswith("none") else ["SMOTE"]
-    parts += ["the network's initial weights"] if results.get("curves") else []
+    parts += ["the batch order"] if results.get("curves") else []
     text = "each redraws " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
     return text + (" (the test set is the same for every seed)" if fixed else "")
 
