@@ -8,7 +8,8 @@ only; a vertical run has PSI find exactly the ids both parties share.
 import json
 import sys
 
-results = json.load(open(sys.argv[1]))
+with open(sys.argv[1]) as file:
+    results = json.load(file)
 placement, arms = results["placement"], results["arms"]
 hosts = {party: info["host"] for party, info in placement.items()}
 assert len(set(hosts.values())) == len(hosts), f"two parties share a host: {hosts}"
