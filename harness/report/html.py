@@ -264,18 +264,18 @@ def _run_section(results: Mapping[str, Any]) -> str:
         rows = (f"<tr>{_td(str(k))}{_td(timing(str(k), v), 'num')}</tr>" for k, v in timings.items())
         out += ["<h3>Timings</h3>", _table(["Phase", "Value"], "lr", rows)]
     table = placement_table(results.get("placement"))
-    if table is not None:
-        out += [f"<h3>{PLACEMENT_TITLE}</h3>", _paragraphs([PLACEMENT_NOTE]), table_html(table)]
-    for key, title, headers in (("versions", "Versions", ("Package", "Version")),
-                                ("validation", "Validation against FATE-Flow", ("Check", "Value")),
-                                ("placement", PLACEMENT_TITLE, ("Item", "Where"))):
+    # A placement in the host engines' shape gets its own table below; any other shape is shown as is.
+    as_is = (("versions", "Versions", ("Package", "Version")),
+             ("validation", "Validation against FATE-Flow", ("Check", "Value")),
+             *((("placement", PLACEMENT_TITLE, ("Item", "Where")),) if table is None else ()))
+    for key, title, headers in as_is:
         value = results.get(key)
-        if key == "placement" and table is not None:
-            continue
         if isinstance(value, Mapping) and value:
             out += [f"<h3>{title}</h3>", _kv_table(value, *headers)]
         elif value:
             out += [f"<h3>{title}</h3>", _paragraphs([plain(value)])]
+    if table is not None:
+        out += [f"<h3>{PLACEMENT_TITLE}</h3>", _paragraphs([PLACEMENT_NOTE]), table_html(table)]
     return "".join(out)
 
 

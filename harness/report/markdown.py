@@ -277,12 +277,13 @@ def _run_section(results: Mapping[str, Any]) -> list[str]:
     out += validation_lines(results.get("validation"))
     placement = results.get("placement")
     table = placement_table(placement)
-    if table is not None:
-        out += [f"{PLACEMENT_TITLE}: {PLACEMENT_NOTE.lower()[:1]}{PLACEMENT_NOTE[1:]}", "", *table_md(table)]
-    elif placement:
+    if placement:
         out += [f"{PLACEMENT_TITLE}:", ""]
-        out += md_kv_table(placement, "Item", "Where") if isinstance(placement, Mapping) else [plain(placement)]
-        out.append("")
+        if table is not None:
+            out += [PLACEMENT_NOTE, "", *table_md(table)]
+        else:
+            out += md_kv_table(placement, "Item", "Where") if isinstance(placement, Mapping) else [plain(placement)]
+            out.append("")
     return out
 
 
