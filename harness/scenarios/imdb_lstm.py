@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from harness.data import imdb
-from harness.model.nn import HomoNNSettings
+from harness.model.nn import HomoNNSettings, text_model
 from harness.study.nn_scenario import NNScenario
 from harness.study.scenario import Dataset, say
 
@@ -32,8 +32,7 @@ SPLIT = "split"
 
 
 def lstm_layers() -> tuple[dict, ...]:
-    return ({"module_name": "fatelab_nn.text_models", "item_name": "LSTMClassifier",
-             "kwargs": {"vocabulary": VOCABULARY, "embedding": 128, "hidden": 64, "classes": 2}},)
+    return (text_model("LSTMClassifier", vocabulary=VOCABULARY, embedding=128, hidden=64, classes=2),)
 
 
 class ImdbLSTM(NNScenario):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from harness.data import thucnews
-from harness.model.nn import HomoNNSettings
+from harness.model.nn import HomoNNSettings, text_model
 from harness.study.nn_scenario import NNScenario
 from harness.study.scenario import say
 
@@ -30,9 +30,8 @@ FEATURES = tuple(f"c{i:03d}" for i in range(LENGTH))
 
 
 def char_cnn_layers() -> tuple[dict, ...]:
-    return ({"module_name": "fatelab_nn.text_models", "item_name": "CharCNN",
-             "kwargs": {"vocabulary": VOCABULARY, "embedding": 64, "filters": 128, "width": 5,
-                        "classes": len(thucnews.CLASSES)}},)
+    return (text_model("CharCNN", vocabulary=VOCABULARY, embedding=64, filters=128, width=5,
+                       classes=len(thucnews.CLASSES)),)
 
 
 class ThucnewsCNN(NNScenario):
