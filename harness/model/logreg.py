@@ -42,7 +42,6 @@ Gaps between FATE 2.2 and the study settings, and between this trainer and FATE:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +49,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from harness.errors import ConfigError, DataError
+from harness.errors import DataError
+from harness.settings_check import Check, is_count, refuse_first_invalid
 
 _OPTIMIZERS = {
     "sgd": torch.optim.SGD,
@@ -67,24 +67,15 @@ _SCHEDULERS = {
 }
 
 
-
-def _is_count(value: Any) -> bool:
-    # bool is an int to Python, but `epochs: true` in a config is a typo, not 1.
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 def _is_finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-def _first_invalid(s: HomoLRSettings) -> tuple[str, str] | None:
-    """The first setting neither FATE nor this trainer can take, and what it should be; None if all fit.
-
-    Each check is a lambda so that a later check never runs on a value an earlier one refused.
-    """
-    checks: tuple[tuple[str, Callable[[], bool], str], ...] = (
-        ("epochs", lambda: _is_count(s.epochs), "a positive integer, e.g. 20"),
-        ("batch_size", lambda: s.batch_size is None or _is_count(s.batch_size),
+def _checks(s: HomoLRSettings) -> tuple[Check, ...]:
+    """What neither FATE nor this trainer can take, setting by setting, and what it should be."""
+    return (
+        ("epochs", lambda: is_count(s.epochs), "a positive integer, e.g. 20"),
+        ("batch_size", lambda: s.batch_size is None or is_count(s.batch_size),
          "a positive integer, or null for full batch"),
         ("learning_rate", lambda: _is_finite(s.learning_rate) and not s.learning_rate <= 0,
          "a positive number, e.g. 0.05"),
@@ -100,7 +91,6 @@ def _first_invalid(s: HomoLRSettings) -> tuple[str, str] | None:
         ("max_grad_norm", lambda: s.max_grad_norm is None or not s.max_grad_norm <= 0,
          "positive, or null to disable clipping"),
     )
-    return next(((name, hint) for name, valid, hint in checks if not valid()), None)
 
 
 @dataclass(frozen=True)
@@ -129,10 +119,7 @@ class HomoLRSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        invalid = _first_invalid(self)
-        if invalid is not None:
-            name, hint = invalid
-            raise ConfigError(f"HomoLR setting {name}={getattr(self, name)!r} is invalid", hint=hint)
+        refuse_first_invalid(self, "HomoLR setting", _checks(self))
 
 
 def _as_matrix(x: Any) -> np.ndarray:

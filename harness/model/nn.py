@@ -30,6 +30,11 @@ def layer(item: str, **kwargs: Any) -> dict[str, Any]:
     return {"module_name": "torch.nn", "item_name": item, "kwargs": kwargs}
 
 
+def text_model(item: str, **kwargs: Any) -> dict[str, Any]:
+    """One of ``fatelab_nn.text_models``' whole models (LSTM, character CNN) as FATE's loader names it."""
+    return {"module_name": "fatelab_nn.text_models", "item_name": item, "kwargs": kwargs}
+
+
 def mnist_cnn_layers(channels: tuple[int, int] = (8, 16), hidden: int = 64) -> tuple[dict[str, Any], ...]:
     """Two conv + max-pool blocks and a dense head on 784 pixel columns (FATE hands rows over flat)."""
     c1, c2 = channels

@@ -10,17 +10,16 @@ in-process arms and FATE both run ``EPOCHS`` epochs/rounds; the curves show wher
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from harness.data import imdb
-from harness.model.nn import HomoNNSettings
+from harness.model.nn import HomoNNSettings, text_model
 from harness.study.nn_scenario import NNScenario
-from harness.study.scenario import Dataset, file_sha256, say
+from harness.study.scenario import Dataset, say
 
 if TYPE_CHECKING:
     from harness.study.config import StudyConfig
@@ -33,8 +32,7 @@ SPLIT = "split"
 
 
 def lstm_layers() -> tuple[dict, ...]:
-    return ({"module_name": "fatelab_nn.text_models", "item_name": "LSTMClassifier",
-             "kwargs": {"vocabulary": VOCABULARY, "embedding": 128, "hidden": 64, "classes": 2}},)
+    return (text_model("LSTMClassifier", vocabulary=VOCABULARY, embedding=128, hidden=64, classes=2),)
 
 
 class ImdbLSTM(NNScenario):
@@ -44,12 +42,12 @@ class ImdbLSTM(NNScenario):
     model_family = "LSTM (FATE HomoNN)"
     label = "sentiment"
     classes = (0, 1)
+    features = FEATURES
+    rows_are = "reviews"
     test_note = "the file's own test split (1,000 reviews in the bundled data), the same for every seed"
     text_baseline = True
 
-    def load(self, config: StudyConfig) -> Dataset:
-        started = time.monotonic()
-        say(f"reading reviews from {config.data} ...")
+    def read(self, config: StudyConfig) -> tuple[pd.DataFrame, dict[str, Any]]:
         splits = imdb.load_reviews(config.data, VOCABULARY)
         frames = []
         for split, reviews in splits.items():
@@ -58,19 +56,16 @@ class ImdbLSTM(NNScenario):
             frame[SPLIT] = split
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True)
-        frame.insert(0, self.id_column, np.arange(len(frame), dtype=np.int64))
         lengths = [len(s) for r in splits.values() for s in r.sequences]
-        card = {
-            "input": {"path": str(config.data), "sha256": file_sha256(config.data)},
-            "rows_in": len(frame), "rows_out": len(frame),
-            "reviews": {s: len(r.labels) for s, r in splits.items()},
+        reviews = {s: len(r.labels) for s, r in splits.items()}
+        say(f"{len(frame):,} reviews ({reviews}), cut/padded to {LENGTH} ids")
+        return frame, {
+            "reviews": reviews,
             "sequence_length": LENGTH, "vocabulary": VOCABULARY,
             "truncated_reviews": int(sum(n > LENGTH for n in lengths)),
             "mean_length": float(np.mean(lengths)),
             "features": f"word ids, the last {LENGTH} of each review, left-padded with 0 (Keras pad_sequences)",
         }
-        say(f"{len(frame):,} reviews ({card['reviews']}), cut/padded to {LENGTH} ids")
-        return Dataset(frame, FEATURES, card["input"]["sha256"], card, time.monotonic() - started)
 
     def split(self, dataset: Dataset, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
         frame = dataset.frame

@@ -8,18 +8,16 @@ two conv + max-pool blocks and a dense head (:func:`harness.model.nn.mnist_cnn_l
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from harness.data import mnist
 from harness.model.nn import HomoNNSettings, mnist_cnn_layers
 from harness.study.nn_scenario import NNScenario
-from harness.study.scenario import Dataset, file_sha256, say
+from harness.study.scenario import say
 
 if TYPE_CHECKING:
     from harness.study.config import StudyConfig
@@ -39,30 +37,22 @@ class MnistCNN(NNScenario):
     # Not "label": FATE's prediction output has its own "label" column.
     label = "digit"
     classes = mnist.CLASSES
+    features = FEATURES
+    rows_are = "digits"
+    test_size = TEST_SIZE
     test_note = f"stratified {TEST_SIZE:.0%} of the digits, drawn per seed"
 
-    def load(self, config: StudyConfig) -> Dataset:
-        started = time.monotonic()
-        say(f"reading digits from {config.data} ...")
+    def read(self, config: StudyConfig) -> tuple[pd.DataFrame, dict[str, Any]]:
         digits = mnist.load_digits(config.data)
         frame = pd.DataFrame(digits.images, columns=list(FEATURES))
-        frame.insert(0, self.id_column, np.arange(len(frame), dtype=np.int64))
         frame[self.label] = digits.labels
         counts = np.bincount(digits.labels, minlength=10)
         say(f"{len(frame):,} digits, per class {counts.min()}-{counts.max()}, label column {digits.label_position}")
-        card = {
-            "input": {"path": str(config.data), "sha256": file_sha256(config.data)},
-            "rows_in": len(frame),
-            "rows_out": len(frame),
+        return frame, {
             "label_position": digits.label_position,
             "class_counts": {str(c): int(n) for c, n in enumerate(counts)},
             "features": "784 pixels scaled to [0, 1] (value / 255)",
         }
-        return Dataset(frame, FEATURES, card["input"]["sha256"], card, time.monotonic() - started)
-
-    def split(self, dataset: Dataset, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-        frame = dataset.frame
-        return train_test_split(frame, test_size=TEST_SIZE, stratify=frame[self.label], random_state=config.seed)
 
     def default_model_settings(self, config: StudyConfig) -> HomoNNSettings:
         return HomoNNSettings(mnist_cnn_layers(), epochs=EPOCHS, batch_size=BATCH, learning_rate=1e-3, seed=config.seed)

@@ -8,18 +8,16 @@ Test set: a stratified 30 % per seed. Model: :class:`fatelab_nn.text_models.Char
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from harness.data import thucnews
-from harness.model.nn import HomoNNSettings
+from harness.model.nn import HomoNNSettings, text_model
 from harness.study.nn_scenario import NNScenario
-from harness.study.scenario import Dataset, file_sha256, say
+from harness.study.scenario import say
 
 if TYPE_CHECKING:
     from harness.study.config import StudyConfig
@@ -32,9 +30,8 @@ FEATURES = tuple(f"c{i:03d}" for i in range(LENGTH))
 
 
 def char_cnn_layers() -> tuple[dict, ...]:
-    return ({"module_name": "fatelab_nn.text_models", "item_name": "CharCNN",
-             "kwargs": {"vocabulary": VOCABULARY, "embedding": 64, "filters": 128, "width": 5,
-                        "classes": len(thucnews.CLASSES)}},)
+    return (text_model("CharCNN", vocabulary=VOCABULARY, embedding=64, filters=128, width=5,
+                       classes=len(thucnews.CLASSES)),)
 
 
 class ThucnewsCNN(NNScenario):
@@ -44,31 +41,24 @@ class ThucnewsCNN(NNScenario):
     model_family = "character CNN (FATE HomoNN)"
     label = "topic"
     classes = tuple(range(len(thucnews.CLASSES)))
+    features = FEATURES
+    rows_are = "articles"
+    test_size = TEST_SIZE
     test_note = f"stratified {TEST_SIZE:.0%} of the articles, drawn per seed"
     text_baseline = True
 
-    def load(self, config: StudyConfig) -> Dataset:
-        started = time.monotonic()
-        say(f"reading articles from {config.data} ...")
+    def read(self, config: StudyConfig) -> tuple[pd.DataFrame, dict[str, Any]]:
         articles = thucnews.load_articles(config.data)
         vocab = thucnews.vocabulary(articles.texts, VOCABULARY)
         frame = pd.DataFrame(thucnews.encode(articles.texts, vocab, LENGTH).astype(np.float32), columns=list(FEATURES))
-        frame.insert(0, self.id_column, np.arange(len(frame), dtype=np.int64))
         frame[self.label] = articles.labels
-        card = {
-            "input": {"path": str(config.data), "sha256": file_sha256(config.data)},
-            "rows_in": len(frame), "rows_out": len(frame),
+        say(f"{len(frame):,} articles, {len(thucnews.CLASSES)} classes, cut/padded to {LENGTH} characters")
+        return frame, {
             "classes": {name: int((articles.labels == i).sum()) for i, name in enumerate(thucnews.CLASSES)},
             "sequence_length": LENGTH, "vocabulary": len(vocab) + 2,
             "features": f"the first {LENGTH} characters as ids of the {VOCABULARY - 2} most frequent characters "
             "of the file (0 pad, 1 other); no labels used",
         }
-        say(f"{len(frame):,} articles, {len(thucnews.CLASSES)} classes, cut/padded to {LENGTH} characters")
-        return Dataset(frame, FEATURES, card["input"]["sha256"], card, time.monotonic() - started)
-
-    def split(self, dataset: Dataset, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-        frame = dataset.frame
-        return train_test_split(frame, test_size=TEST_SIZE, stratify=frame[self.label], random_state=config.seed)
 
     def default_model_settings(self, config: StudyConfig) -> HomoNNSettings:
         return HomoNNSettings(char_cnn_layers(), epochs=EPOCHS, batch_size=32, learning_rate=1e-3,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.settings_check import Check, is_count, refuse_first_invalid, refuse_unknown_keys
 
 STUDIES = ("cost", "leakage", "poisoning", "adversarial")
 MIN_KEY_BITS = 1024  # FATE 2.2's own floor (fate/arch/config/default.yaml, safety.phe.paillier)
@@ -54,17 +55,14 @@ class SecurityConfig:
     cnn_epsilons: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3)  # MNIST pixels in [0, 1]; () skips the CNN
 
     def __post_init__(self) -> None:
-        problem = _first_problem(self)
-        if problem is not None:
-            key, hint = problem
-            raise ConfigError(f"security setting {key}={getattr(self, key)!r} is invalid", hint=hint)
+        refuse_first_invalid(self, "security setting", _checks(self))
 
     def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
 
 
 def _counts(values: Any, low: int = 1) -> bool:
-    return bool(values) and all(isinstance(v, int) and not isinstance(v, bool) and v >= low for v in values)
+    return bool(values) and all(is_count(v, low) for v in values)
 
 
 def _numbers(values: Any, low: float, high: float = math.inf) -> bool:
@@ -74,10 +72,10 @@ def _numbers(values: Any, low: float, high: float = math.inf) -> bool:
     )
 
 
-def _first_problem(c: SecurityConfig) -> tuple[str, str] | None:
+def _checks(c: SecurityConfig) -> tuple[Check, ...]:
     from harness.security.aggregators import AGGREGATORS
 
-    checks = (
+    return (
         ("studies", lambda: bool(c.studies) and set(c.studies) <= set(STUDIES), f"some of {', '.join(STUDIES)}"),
         ("seeds", lambda: _counts(c.seeds, 0), "non-negative integers, e.g. 42,43,44"),
         ("key_bits", lambda: _counts(c.key_bits, MIN_KEY_BITS),
@@ -101,7 +99,6 @@ def _first_problem(c: SecurityConfig) -> tuple[str, str] | None:
          "pixel perturbation sizes >= 0, e.g. 0,0.1,0.3"),
         ("pgd_steps", lambda: _counts((c.pgd_steps,)), "a positive number of steps"),
     )
-    return next(((key, hint) for key, valid, hint in checks if not valid()), None)
 
 
 CI = {
@@ -133,10 +130,7 @@ def security_config(preset: str = "full", **overrides: Any) -> SecurityConfig:
     if preset not in PRESETS:
         raise ConfigError(f"unknown security preset {preset!r}", hint=f"one of {', '.join(PRESETS)}")
     raw = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
-    known = {f.name for f in dataclasses.fields(SecurityConfig)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"unknown security settings: {', '.join(unknown)}", hint=f"known: {', '.join(sorted(known))}")
+    refuse_unknown_keys(raw, SecurityConfig, "security settings", "known")
     for key in _PATHS:
         if raw.get(key) is not None:
             raw[key] = Path(raw[key])

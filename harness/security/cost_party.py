@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.engines.fate22 import launcher_party as lp
 
@@ -100,7 +100,7 @@ def run_case(plan: Mapping[str, Any], case: Mapping[str, Any], me: tuple[str, st
     fed.pull_bytes = watch.timed("wait", fed.pull_bytes)
     fed.pull_table = watch.timed("wait", fed.pull_table)
     if me[0] == "arbiter":
-        ARBITERS[case["protection"]](ctx, case, watch)
+        PROTECTIONS[case["protection"]].arbiter(ctx, case, watch)
     else:
         client(ctx, case, me[1], watch)
     lp.write_json(out / f"{me[0]}_{me[1]}.json", counter.summary() | watch.as_dict())
@@ -117,7 +117,7 @@ def client(ctx: Any, case: Mapping[str, Any], party: str, watch: Watch) -> None:
     torch.nn.init.zeros_(model.weight)
     torch.nn.init.zeros_(model.bias)
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    exchange = CLIENTS[case["protection"]](ctx, case, len(x), watch)
+    exchange = PROTECTIONS[case["protection"]].client(ctx, case, len(x), watch)
     for i in range(case["rounds"]):
         watch.next_round()
         with watch.time("local"):
@@ -178,13 +178,6 @@ def paillier_client(ctx: Any, case: Mapping[str, Any], rows: int, watch: Watch) 
     return exchange
 
 
-CLIENTS = {
-    "plaintext": fate_aggregator_client(secure=False),
-    "secure_aggregation": fate_aggregator_client(secure=True),
-    "paillier": paillier_client,
-}
-
-
 # ------------------------------------------------------------------------------------------ arbiter
 def _collect(ctx: Any, name: str) -> list[Any]:
     return [ctx.guest.get(name), *ctx.hosts.get(name)]
@@ -234,10 +227,15 @@ def paillier_server(ctx: Any, case: Mapping[str, Any], watch: Watch) -> None:
             average(ctx.sub_ctx(LOSS).indexed_ctx(i), "paillier_loss")
 
 
-ARBITERS = {
-    "plaintext": fate_aggregator_server(secure=False),
-    "secure_aggregation": fate_aggregator_server(secure=True),
-    "paillier": paillier_server,
+class Protection(NamedTuple):
+    client: Callable[..., Callable[..., None]]  # a data party's set-up; returns its per-round exchange
+    arbiter: Callable[..., None]
+
+
+PROTECTIONS = {
+    "plaintext": Protection(fate_aggregator_client(secure=False), fate_aggregator_server(secure=False)),
+    "secure_aggregation": Protection(fate_aggregator_client(secure=True), fate_aggregator_server(secure=True)),
+    "paillier": Protection(paillier_client, paillier_server),
 }
 
 

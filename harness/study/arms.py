@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 
 from harness.data.partition import SizePartitioner
-from harness.engines.base import FitJob, JobResult, Roles, Table, UploadRequest
+from harness.engines.base import JobResult, Roles, UploadRequest
 from harness.errors import EngineError
 from harness.study.scenario import CENTRALIZED, FEDERATED, LOCAL_PREFIX, Scenario
 from harness.study.tables import SWEEP_BLOCK, SeedData, balance, upload_request
@@ -95,18 +95,6 @@ def standard_arms(config: StudyConfig) -> list[Arm]:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def fate_job(
-    roles: Roles,
-    train: Mapping[str, Table],
-    test: Mapping[str, Table],
-    model: ModelSettings,
-    *,
-    label: str,
-    id_column: str,
-) -> FitJob:
-    return FitJob(roles=roles, train=dict(train), test=dict(test), model=model, label=label, id_column=id_column)
-
-
 def traffic_entry(result: JobResult) -> dict[str, Any]:
     """Bytes on the wire of one fit, from engines that count them (the launcher)."""
     return {"bytes": result.traffic} if result.traffic else {}

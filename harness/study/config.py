@@ -17,6 +17,7 @@ from harness.engines.base import Roles
 from harness.errors import ConfigError
 from harness.ids import check_distinct_parties, party_id
 from harness.model.logreg import HomoLRSettings
+from harness.settings_check import refuse_unknown_keys
 from harness.study.scenario import DEFAULT_SCENARIO, get_scenario
 from harness.yaml_io import load_yaml_file
 
@@ -210,10 +211,7 @@ def load_config(path: Path | None = None, **overrides: Any) -> StudyConfig:
     if "engine" not in raw and "inventory" not in raw and isinstance(raw.get("scenario"), str):
         # ... and engine: the deep-learning scenarios' per-round curves come from the launcher.
         raw["engine"] = get_scenario(raw["scenario"]).default_engine
-    known = {f.name for f in dataclasses.fields(StudyConfig)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"unknown config keys: {', '.join(unknown)}", hint=f"known keys: {', '.join(sorted(known))}")
+    refuse_unknown_keys(raw, StudyConfig, "config keys", "known keys")
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         if key in ("data", "work_dir", "reports_dir", "inventory"):

@@ -46,6 +46,11 @@ class NNSeedData:
     parties: tuple[str, ...]
 
     @property
+    def union(self) -> pd.DataFrame:
+        """Every partition's rows, party after party: what the centralised arms train on."""
+        return pd.concat([self.parts[p] for p in self.parties])
+
+    @property
     def test_pooled(self) -> pd.DataFrame:
         """What SeedContext.test_requests uploads: the test rows as they are."""
         return self.test
@@ -125,8 +130,7 @@ class FederatedNNArm:
 
 class CentralizedNNArm(InProcessArm):
     def finish(self, ctx: SeedContext, results: Sequence[JobResult], out: SeedOutcome) -> None:
-        d = ctx.data
-        rows = pd.concat([d.parts[p] for p in d.parties])
+        rows = ctx.data.union
         out.arms[CENTRALIZED], fit = fit_in_process(ctx, rows, CENTRALIZED)
         out.details[CENTRALIZED] = {
             "ran": "in-process PyTorch, the same model and settings, on the union of all partitions "
@@ -204,7 +208,7 @@ class TfidfBaselineArm(InProcessArm):
         from sklearn.pipeline import make_pipeline
 
         d = ctx.data
-        rows = pd.concat([d.parts[p] for p in d.parties])
+        rows = d.union
         started = time.monotonic()
         model = make_pipeline(
             TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), min_df=2, sublinear_tf=True),  # noqa: S106

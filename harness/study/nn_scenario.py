@@ -1,6 +1,7 @@
 """Deep-learning scenarios (HomoNN): what MNIST, IMDB and THUCNews share.
 
-A subclass supplies the data (``load``), the held-out test set (``split``), the model
+A subclass supplies the data (``read``; ``load`` adds the id column and the data card's input entries),
+the held-out test set (``test_size`` for a stratified share per seed, or its own ``split``), the model
 (``default_model_settings``; the run's ``nn`` settings go over it) and its ``classes``; this base
 deals the training rows to the parties, plans the NN arms (:mod:`harness.study.nn_arms`), trains the
 in-process arms and computes the multi-class metrics. Over several seeds the claims are on accuracy with
@@ -13,12 +14,14 @@ unless told otherwise), else IID: equal shares, stratified by label.
 from __future__ import annotations
 
 import dataclasses
+import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from harness.data.partition import Partitioner, SizePartitioner, partitioner_from_config
 from harness.model.multiclass import multiclass_metrics
@@ -26,7 +29,7 @@ from harness.model.nn import HomoNNSettings
 from harness.stats.plan import MULTICLASS_PLAN, StatsPlan
 from harness.study.arms import Arm
 from harness.study.nn_arms import TFIDF, NNSeedData, nn_arms, tfidf_arm
-from harness.study.scenario import Dataset, Scenario, say
+from harness.study.scenario import Dataset, Scenario, file_sha256, say
 
 if TYPE_CHECKING:
     from harness.study.config import StudyConfig
@@ -48,13 +51,32 @@ class NNScenario(Scenario):
     # Per-round test accuracy and cost are recorded by the launcher's party processes.
     default_engine = "launcher"
     classes: tuple[int, ...]
+    features: ClassVar[tuple[str, ...]]
+    rows_are: ClassVar[str]  # what a row is, for progress lines: "digits", "reviews", ...
     test_note: str  # for results.json: how the test set is chosen
+    # The share of rows held out per seed, stratified by label; None: the scenario's own ``split``.
+    test_size: ClassVar[float | None] = None
     # Text scenarios: is the deep model worth it against TF-IDF + LR on the same token ids?
     text_baseline: ClassVar[bool] = False
 
     @abstractmethod
+    def read(self, config: StudyConfig) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """``config.data`` as a frame of the features and the label, and the data card's own entries."""
+
+    def load(self, config: StudyConfig) -> Dataset:
+        started = time.monotonic()
+        say(f"reading {self.rows_are} from {config.data} ...")
+        frame, own_card = self.read(config)
+        frame.insert(0, self.id_column, np.arange(len(frame), dtype=np.int64))
+        sha256 = file_sha256(config.data)
+        card = {"input": {"path": str(config.data), "sha256": sha256}, "rows_in": len(frame), "rows_out": len(frame),
+                **own_card}
+        return Dataset(frame, self.features, sha256, card, time.monotonic() - started)
+
     def split(self, dataset: Dataset, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Training rows and the held-out test rows for ``config.seed``."""
+        """Training rows and the held-out test rows for ``config.seed``: a stratified ``test_size`` share."""
+        frame = dataset.frame
+        return train_test_split(frame, test_size=self.test_size, stratify=frame[self.label], random_state=config.seed)
 
     @abstractmethod
     def default_model_settings(self, config: StudyConfig) -> HomoNNSettings:

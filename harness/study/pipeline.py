@@ -25,7 +25,7 @@ from harness.report.seeds import claims_line, has_seeds
 from harness.report.write import write_report
 from harness.stats.aggregate import aggregate
 from harness.study import results
-from harness.study.arms import SWEEP, Arm, PlannedFit, SeedContext, SeedOutcome, fate_job
+from harness.study.arms import SWEEP, Arm, PlannedFit, SeedContext, SeedOutcome
 from harness.study.config import StudyConfig
 from harness.study.results import new_run_id
 from harness.study.scenario import Dataset, Scenario, get_scenario, say
@@ -92,7 +92,7 @@ def job_of(fit: PlannedFit, tables: dict[tuple[str, str], Table]) -> FitJob:
         return tables[(request.party_id, request.name)]
 
     first = next(iter(fit.train.values()))
-    return fate_job(
+    return FitJob(
         fit.roles,
         {p: table(r) for p, r in fit.train.items()},
         {p: table(r) for p, r in fit.test.items()},

@@ -157,13 +157,13 @@ class InProcessVerticalArm(InProcessArm):
         out.wall_s[self.arm] = wall_s
 
 
+# Each family's arms, SecureBoost first: (federated, centralised on the joined columns, guest-only).
+FAMILY_ARMS = {
+    "secureboost": (FEDERATED_SECUREBOOST, CENTRALIZED_GBDT, GUEST_ONLY_GBDT),
+    "heterolr": (FEDERATED_HETEROLR, CENTRALIZED_LR, GUEST_ONLY_LR),
+}
 # (federated arm, the arm it is compared with): the lossless claim, and what federation adds for the lender.
-GAPS = (
-    (FEDERATED_SECUREBOOST, CENTRALIZED_GBDT),
-    (FEDERATED_SECUREBOOST, GUEST_ONLY_GBDT),
-    (FEDERATED_HETEROLR, CENTRALIZED_LR),
-    (FEDERATED_HETEROLR, GUEST_ONLY_LR),
-)
+GAPS = tuple((fed, other) for fed, *baselines in FAMILY_ARMS.values() for other in baselines)
 
 
 class GapsArm(InProcessArm):
@@ -182,16 +182,11 @@ class GapsArm(InProcessArm):
 def vertical_arms(vertical: VerticalConfig) -> list[Any]:
     """Each enabled family's federated arm and its two baselines, SecureBoost first."""
     arms: list[Any] = []
-    if "secureboost" in vertical.federated:
-        arms += [
-            FederatedVerticalArm(FEDERATED_SECUREBOOST, "secureboost"),
-            InProcessVerticalArm(CENTRALIZED_GBDT, "secureboost", "joined"),
-            InProcessVerticalArm(GUEST_ONLY_GBDT, "secureboost", "guest"),
-        ]
-    if "heterolr" in vertical.federated:
-        arms += [
-            FederatedVerticalArm(FEDERATED_HETEROLR, "heterolr"),
-            InProcessVerticalArm(CENTRALIZED_LR, "heterolr", "joined"),
-            InProcessVerticalArm(GUEST_ONLY_LR, "heterolr", "guest"),
-        ]
+    for family, (federated, centralized, guest_only) in FAMILY_ARMS.items():
+        if family in vertical.federated:
+            arms += [
+                FederatedVerticalArm(federated, family),
+                InProcessVerticalArm(centralized, family, "joined"),
+                InProcessVerticalArm(guest_only, family, "guest"),
+            ]
     return [*arms, GapsArm()]
