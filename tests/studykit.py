@@ -19,6 +19,16 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS_DIR = ROOT / ".fatelab" / "runs"
 # Generous: a busy 2-core machine can take minutes to prepare, upload and schedule.
 WAIT_S = 900
+# A short CLI call (help, config errors, status) takes seconds on a quiet machine, but at a load average of
+# 50 on 2 cores importing pandas alone can take a minute: the bound only catches a hang.
+CLI_TIMEOUT_S = 600
+
+
+def run_fatelab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """``python -m harness.cli ARGS`` with its output captured, as a user would run ``fatelab``."""
+    return subprocess.run(  # noqa: S603 (our own CLI, fixed argv)
+        [sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT_S
+    )
 
 
 class Study:

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from studykit import run_fatelab as fatelab
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def fatelab(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_help_answers_questions() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import partial
 
 import pytest
-from studykit import ROOT, WAIT_S, Study
+from studykit import ROOT, WAIT_S, Study, run_fatelab
 
 from harness.engines.fate22.client import FlowRestClient
 from harness.engines.fate22.standalone import StandaloneEngine
@@ -92,5 +92,5 @@ def test_engine_stop_during_a_run_leaves_nothing_to_resume(
     assert start.returncode == 0, start.stderr
     assert state_of(client, job_id) == "canceled"
     assert not active_jobs(client), "the restarted FATE-Flow resumed a job"
-    status = subprocess.run([*fatelab, "status"], cwd=ROOT, capture_output=True, text=True, timeout=120)  # noqa: S603
+    status = run_fatelab("status")
     assert "0 job(s) queued or running" in status.stdout

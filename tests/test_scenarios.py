@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from studykit import run_fatelab as fatelab
 
 import harness.scenarios
 from harness.errors import ConfigError
@@ -28,12 +28,6 @@ class Toy(LendingClubHomoLR):
 
 SCENARIO = Toy()
 '''
-
-
-def fatelab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from studykit import run_fatelab
 
 from harness.errors import ConfigError
 from harness.hosts.inventory import load_inventory
@@ -64,13 +64,7 @@ def test_only_safe_types_are_built() -> None:
 def test_cli_reports_a_duplicate_key_without_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "study.yml"
     path.write_text("seed: 1\nseed: 2\n")
-    out = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "experiment", "--config", str(path), "--quiet"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = run_fatelab("experiment", "--config", str(path), "--quiet")
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert "'seed' appears twice" in out.stderr and "line 1 and line 2" in out.stderr
