@@ -90,7 +90,7 @@ def claims_table(results: Mapping[str, Any]) -> Table:
     for claim in results.get("claims") or []:
         for j, e in enumerate(claim.get("evidence") or [{}]):
             row = len(t.rows)
-            p = e.get("p_non_inferiority", e.get("p_value"))
+            p = e.get("p_non_inferiority", e.get("p_equivalence", e.get("p_value")))
             head = [str(claim.get("verdict", "")), str(claim.get("claim", ""))] if j == 0 else ["", ""]
             t.rows.append([*head, _pair_label(e, results) if e else str(claim.get("summary", rf.DASH)),
                            _claim_numbers(e) if e else rf.DASH, _p_text(p) if e else rf.DASH,

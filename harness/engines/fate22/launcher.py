@@ -36,12 +36,13 @@ import pandas as pd
 
 from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import mapping
+from harness.engines.fate22.dag_hetero import is_hetero
 from harness.engines.fate22.homo_nn import family
 from harness.engines.fate22.launcher_party import OUTCOME
 from harness.engines.fate22.spark import SparkComputing
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
-from harness.engines.validation import compare_fits
+from harness.engines.validation import compare_fits, compare_hetero_fits
 from harness.errors import EngineError
 from harness.progress import CountProgress, Progress
 
@@ -366,8 +367,13 @@ class LauncherEngine(mapping.Fate22Engine):
             engines = (self.reference.name, self.name)
             block = compare_nn(self.reference, flow_job, ours, theirs, self.work_dir, engines)
             return block | {"job": what, "job_ids": {engines[0]: theirs.job_id, engines[1]: ours.job_id}}
-        theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", homo_lr.roles.guest)
-        block = compare_fits(theirs, ours, engines=(self.reference.name, self.name), id_column=homo_lr.id_column)
+        engines = (self.reference.name, self.name)
+        if is_hetero(homo_lr):
+            block = compare_hetero_fits(theirs, ours, engines=engines, id_column=homo_lr.id_column,
+                                        guest=homo_lr.roles.guest)
+        else:
+            theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", homo_lr.roles.guest)
+            block = compare_fits(theirs, ours, engines=engines, id_column=homo_lr.id_column)
         return block | {
             "job": what,
             "job_ids": {self.reference.name: theirs.job_id, self.name: ours.job_id},
