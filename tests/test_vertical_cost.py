@@ -1,13 +1,17 @@
 """SecureBoost's cost: the method wrapper the launcher's party processes time FATE with, the cost blocks built
-from it, and the report's cost section. The real fit's numbers are checked in tests/test_vertical_fate.py."""
+from it, and the report's cost section; and the launcher-vs-FATE-Flow comparison of a vertical fit. The real
+fits are checked in tests/test_vertical_fate.py and tests/test_vertical_flow.py."""
 
 from __future__ import annotations
 
 import time
 
+import pandas as pd
 import pytest
 
+from harness.engines.base import JobResult
 from harness.engines.fate22.sbt_cost import fit_cost, party_cost, timed
+from harness.engines.validation import compare_hetero_fits
 from harness.report.markdown import render_markdown
 from tests.test_vertical_report import results
 
@@ -60,3 +64,24 @@ def test_the_report_has_a_cost_section_when_the_fit_was_timed() -> None:
     text = render_markdown(doc, [])
     assert "## SecureBoost cost" in text
     assert "Paillier encryption of g, h | 2.50 | 25.0 %" in text
+
+
+# ------------------------------------------------------------------------------------ launcher vs FATE-Flow
+def hetero_fit(scores: list[float], found: tuple[int, int] = (700, 230)) -> JobResult:
+    frame = pd.DataFrame({"id": [1, 2, 3, 4], "label": [0, 1, 1, 0], "score": scores})
+    psi = {"train_in": 957, "train_found": found[0], "test_in": 300, "test_found": found[1]}
+    return JobResult("j", frame, {}, 1.0, extras={"family": "hetero_secureboost", "psi": {"guest:9999": psi}})
+
+
+def test_hetero_validation_needs_equal_psi_counts_and_scores() -> None:
+    engines = ("flow", "launcher")
+    same = compare_hetero_fits(hetero_fit([0.1, 0.9, 0.8, 0.3]), hetero_fit([0.1, 0.9, 0.8, 0.3 + 1e-9]),
+                               engines=engines, id_column="id", guest="9999")
+    assert same["within_bounds"] and same["psi_equal"] and same["auc_diff"] == 0
+    assert same["max_abs_score_diff"] == pytest.approx(1e-9)
+    other_psi = compare_hetero_fits(hetero_fit([0.1, 0.9, 0.8, 0.3]), hetero_fit([0.1, 0.9, 0.8, 0.3], (699, 230)),
+                                    engines=engines, id_column="id", guest="9999")
+    assert not other_psi["psi_equal"] and not other_psi["within_bounds"]
+    drifted = compare_hetero_fits(hetero_fit([0.1, 0.9, 0.8, 0.3]), hetero_fit([0.1, 0.9, 0.8, 0.31]),
+                                  engines=engines, id_column="id", guest="9999")
+    assert not drifted["within_bounds"]
