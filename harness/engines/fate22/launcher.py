@@ -235,6 +235,8 @@ def lr_coefficients(model: dict[str, Any]) -> dict[str, list[float]]:
         "weight": [float(x) for x in state["models.0.weight"][0]],
         "bias": [float(x) for x in state.get("models.0.bias", [])],
     }
+
+
 def read_computing(out_dir: Path, parties: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """What each party process reported it computed on ("role:party" -> engine, and Spark's app)."""
     found = {}
@@ -367,12 +369,11 @@ class LauncherEngine(mapping.Fate22Engine):
             engines = (self.reference.name, self.name)
             block = compare_nn(self.reference, flow_job, ours, theirs, self.work_dir, engines)
             return block | {"job": what, "job_ids": {engines[0]: theirs.job_id, engines[1]: ours.job_id}}
-        engines = (self.reference.name, self.name)
-        if is_hetero(homo_lr):
-            block = compare_hetero_fits(theirs, ours, engines=engines, id_column=homo_lr.id_column,
-                                        guest=homo_lr.roles.guest)
+        engines, guest = (self.reference.name, self.name), homo_lr.roles.guest
+        if is_hetero(homo_lr):  # PSI + SecureBoost / coordinated LR: no coefficient vector to compare
+            block = compare_hetero_fits(theirs, ours, engines=engines, id_column=homo_lr.id_column, guest=guest)
         else:
-            theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", homo_lr.roles.guest)
+            theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", guest)
             block = compare_fits(theirs, ours, engines=engines, id_column=homo_lr.id_column)
         return block | {
             "job": what,
@@ -398,7 +399,6 @@ class LauncherEngine(mapping.Fate22Engine):
         return dataclasses.replace(job, train=on_flow(job.train), test=on_flow(job.test))
 
     def _say(self, message: str) -> None:
-        # One line per state change, tty or not: a launch runs for minutes and must not look hung.
-        # --quiet leaves the run's own summary lines only.
+        # One line per state change, tty or not (a launch runs for minutes); --quiet leaves the summaries.
         if self.progress is not Progress.OFF:
             print(f"[fatelab] {message}", flush=True)
