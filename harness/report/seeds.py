@@ -190,6 +190,8 @@ def method_lines(results: Mapping[str, Any]) -> list[str]:
               "other metrics are reported without verdicts.")]
     if rules.get("non_inferiority"):
         lines.append(f"Non-inferiority (margin {m.get('margin')}): {rules['non_inferiority']}.")
+    if rules.get("equivalence"):
+        lines.append(f"Equivalence (margin {m.get('margin')}): {rules['equivalence']}.")
     if rules.get("superiority"):
         lines.append(f"Superiority: {rules['superiority']}.")
     if rules.get("baseline"):

@@ -57,8 +57,6 @@ def gaps_section(results: Mapping[str, Any]) -> Section:
     if len(seeds) > 1:
         lines.append(f"The table is the first seed's ({seeds[0]}); the claims over all {len(seeds)} seeds, decided "
                      "on paired intervals, are in the claims section above.")
-        lines += [f"{c.get('verdict')}: {c.get('claim')} ({c.get('summary')})"
-                  for c in results.get("claims") or [] if isinstance(c, Mapping)]
     else:
         lines.append("One seed is one draw: claims over seeds (paired intervals) need `--seeds N`.")
     title = "Lossless claim and what federation adds"
