@@ -9,6 +9,7 @@ must find the same intersection, score the same held-out customers alike within
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     flow = StandaloneEngine(ROOT / ".fatelab" / "flow", progress=False)
     engine = LauncherEngine(work / "launcher", reference=flow, progress=False)
-    return run_study(config, engine)[1]
+    results = run_study(config, engine)[1]
+    print(json.dumps(results["validation"], indent=1))  # the measured gaps, kept in CI's log
+    return results
 
 
 def test_psi_finds_the_same_customers_on_both_engines(results: dict) -> None:
