@@ -260,7 +260,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
         raise ConfigError("--validate compares the launcher engine with FATE-Flow", hint="add --engine launcher")
     # The launcher's numbers are checked against one FATE-Flow job unless the run says not to.
-    validate = config.engine == "launcher" and args.validate is not False
+    # (a scenario may make it opt-in: lending-club-vertical's FATE-Flow SecureBoost job takes minutes).
+    from harness.study.scenario import get_scenario
+
+    wanted = get_scenario(config.scenario).validate_by_default if args.validate is None else args.validate
+    validate = config.engine == "launcher" and wanted
     config = dataclasses.replace(config, run_id=config.run_id or new_run_id())
     set_quiet(args.quiet)
     engine = make_engine(config, progress=Progress.for_stream(quiet=args.quiet), validate=validate)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.engines.fate22.launcher import LauncherEngine
+from harness.report.markdown import render_markdown
 from harness.study.config import load_config
 from harness.study.pipeline import run_study
 from harness.study.vertical_arms import (
@@ -37,6 +38,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
         work_dir=ROOT / ".fatelab" / "work",
         reports_dir=tmp_path_factory.mktemp("reports"),
         engine="launcher",
+        seeds=1,  # the scenario's default is 6 on the launcher; one seed is CI-sized
         vertical={"secureboost": {"num_trees": 2}, "hetero_lr": {"epochs": 2}},
     )
     engine = LauncherEngine(ROOT / ".fatelab" / "work" / "launcher", progress=False)
@@ -71,3 +73,13 @@ def test_coordinated_lr_equals_its_update_rule_trained_centralised(results: dict
     # Each party sent something: the host's columns took part only through FATE's federation.
     parties = results["arm_details"][FEDERATED_HETEROLR]["bytes"]["parties"]
     assert parties["host:9998"]["bytes"] > 0 and parties["arbiter:10000"]["bytes"] > 0
+
+
+def test_secureboost_cost_is_timed_per_tree_with_the_encryption_share(results: dict) -> None:
+    details = results["arm_details"][FEDERATED_SECUREBOOST]
+    cost = details["cost"]
+    assert cost["parties"]["guest:9999"]["trees"] == cost["parties"]["host:9998"]["trees"] == 2
+    assert cost["parties"]["guest:9999"]["encrypt_gh_calls"] == 2  # one Paillier encryption of g/h per tree
+    assert 0 < cost["encrypt_share"] < 1 and 0 < cost["host_histogram_share"] < 1
+    assert details["seconds_per_tree"] == cost["seconds_per_tree"] > 0
+    assert "## SecureBoost cost" in render_markdown(results, [])

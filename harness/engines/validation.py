@@ -91,3 +91,36 @@ def compare_fits(a: JobResult, b: JobResult, *, engines: Sequence[str], id_colum
     }
     block["within_bounds"] = all(block[k] <= bound for k, bound in BOUNDS.items())
     return block
+
+
+# A vertical fit (PSI + SecureBoost / coordinated LR) has no coefficient vector to compare: what must agree
+# is the intersection PSI found and the scores. Same bounds as HomoLR's scores and AUC; measured gaps and
+# the reason for any are in docs/vertical.md ("launcher vs FATE-Flow").
+HETERO_BOUNDS: dict[str, float] = {"max_abs_score_diff": BOUNDS["max_abs_score_diff"], "auc_diff": BOUNDS["auc_diff"]}
+
+
+def psi_counts(fit: JobResult, guest: str) -> dict[str, Any]:
+    mine = (fit.extras.get("psi") or {}).get(f"guest:{guest}") or {}
+    return {k: mine.get(k) for k in ("train_in", "train_found", "test_in", "test_found")}
+
+
+def compare_hetero_fits(a: JobResult, b: JobResult, *, engines: Sequence[str], id_column: str,
+                        guest: str) -> dict[str, Any]:
+    """The validation block of a vertical fit: PSI's counts on both engines, score and AUC differences."""
+    merged = merged_scores(a.scores, b.scores, id_column)
+    y = merged["label_a"].to_numpy()
+    auc_a = binary_metrics(y, merged["score_a"].to_numpy())["auc"]
+    auc_b = binary_metrics(y, merged["score_b"].to_numpy())["auc"]
+    psi = {engines[0]: psi_counts(a, guest), engines[1]: psi_counts(b, guest)}
+    block = {
+        "max_abs_score_diff": float(np.max(np.abs(merged["score_a"] - merged["score_b"]))),
+        "auc_diff": float(abs(auc_a - auc_b)),
+        "engines": list(engines),
+        "auc": {engines[0]: auc_a, engines[1]: auc_b},
+        "psi": psi,
+        "psi_equal": psi[engines[0]] == psi[engines[1]] and None not in psi[engines[0]].values(),
+        "rows": len(merged),
+        "bounds": dict(HETERO_BOUNDS),
+    }
+    block["within_bounds"] = block["psi_equal"] and all(block[k] <= bound for k, bound in HETERO_BOUNDS.items())
+    return block

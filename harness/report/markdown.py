@@ -254,6 +254,8 @@ def validation_lines(block: Any) -> list[str]:
     bounds = block.get("bounds") or {}
     cells = [f"{k} {block.get(k, float('nan')):.2g} (bound {bounds.get(k, float('nan')):g})"
              for k in ("max_abs_coef_diff", "max_abs_score_diff", "auc_diff") if is_number(block.get(k))]
+    if "psi_equal" in block:  # a vertical fit: both engines' PSI must find the same intersection
+        cells.append("PSI found the same ids on both engines" if block["psi_equal"] else "**PSI counts differ**")
     return [f"Validation ({engines}, {plain(block.get('job', 'federated fit'))}): {verdict} the bounds; "
             + "; ".join(cells) + ".", ""]
 

@@ -138,6 +138,10 @@ def engines_line(results: Mapping[str, Any]) -> str:
                  else "the federated arm is a FATE fit")
     text = (f"Engine behind the numbers: {fate_part} on {engine}; the "
             f"centralised and local-only arms are trained in-process ({baseline}).")
+    if isinstance(results.get("vertical"), Mapping):  # lending-club-vertical's arms (harness/study/vertical_arms.py)
+        text = (f"Engine behind the numbers: the federated_* arms are FATE fits (PSI, then SecureBoost or coordinated "
+                f"LR) on {engine}; the centralised and guest-only arms are trained in-process (XGBoost with "
+                "SecureBoost's settings; coordinated LR's update rule).")
     validation = results.get("validation")
     if isinstance(validation, Mapping) and validation.get("engines"):
         text += (f" The first federated fit was also run on {' and '.join(map(str, validation['engines']))} "

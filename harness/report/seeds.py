@@ -90,7 +90,7 @@ def claims_table(results: Mapping[str, Any]) -> Table:
     for claim in results.get("claims") or []:
         for j, e in enumerate(claim.get("evidence") or [{}]):
             row = len(t.rows)
-            p = e.get("p_non_inferiority", e.get("p_value"))
+            p = e.get("p_non_inferiority", e.get("p_equivalence", e.get("p_value")))
             head = [str(claim.get("verdict", "")), str(claim.get("claim", ""))] if j == 0 else ["", ""]
             t.rows.append([*head, _pair_label(e, results) if e else str(claim.get("summary", rf.DASH)),
                            _claim_numbers(e) if e else rf.DASH, _p_text(p) if e else rf.DASH,
@@ -190,6 +190,8 @@ def method_lines(results: Mapping[str, Any]) -> list[str]:
               "other metrics are reported without verdicts.")]
     if rules.get("non_inferiority"):
         lines.append(f"Non-inferiority (margin {m.get('margin')}): {rules['non_inferiority']}.")
+    if rules.get("equivalence"):
+        lines.append(f"Equivalence (margin {m.get('margin')}): {rules['equivalence']}.")
     if rules.get("superiority"):
         lines.append(f"Superiority: {rules['superiority']}.")
     if rules.get("baseline"):

@@ -54,11 +54,14 @@ def aggregate(per_seed: Sequence[Mapping[str, Any]], *, plan: StatsPlan = BINARY
                             metrics, {"arm": arm}, excluded) for arm in arms}
     intervals = {arm: _intervals(v, confidence) for arm, v in values.items()}
     comparisons = [_compare(a, b, m, seeds, values[a][m], values[b][m], confidence)
-                   for a, b in _pairs(arms, plan.baselines) for m in plan.compare_metrics if m in metrics]
+                   for a, b in _pairs(arms, plan.baselines, plan.pairs) for m in plan.compare_metrics if m in metrics]
     sweep, sweep_values = _sweep(per_seed, seeds, metrics, confidence, excluded)
     sweep_cmp = _sweep_comparisons(sweep, sweep_values, seeds, claim_metric, confidence)
     baselines = [b for b in plan.baselines if b in values]
-    claims = cl.study_claims(comparisons, sweep_cmp[-1] if sweep_cmp else None, margin, claim_metric, baselines)
+    if plan.claims:
+        claims = cl.planned_claims(comparisons, plan.claims, margin, claim_metric)
+    else:
+        claims = cl.study_claims(comparisons, sweep_cmp[-1] if sweep_cmp else None, margin, claim_metric, baselines)
     return {
         "seeds": seeds,
         "excluded_seeds": excluded,
@@ -68,7 +71,7 @@ def aggregate(per_seed: Sequence[Mapping[str, Any]], *, plan: StatsPlan = BINARY
         "seed_values": values,
         "claims": claims,
         "headline": cl.headline(claims),
-        "stats_method": _method(margin, claim_metric, confidence, baselines),
+        "stats_method": _method(margin, claim_metric, confidence, baselines, plan),
     }
 
 
@@ -81,11 +84,14 @@ def recorded_metrics(per_seed: Sequence[Mapping[str, Any]], metrics: Sequence[st
     return found or list(metrics)
 
 
-def _pairs(arms: Sequence[str], baselines: Sequence[str]) -> list[tuple[str, str]]:
-    """Federated against centralised and each local-only arm, then every such arm against each baseline."""
+def _pairs(arms: Sequence[str], baselines: Sequence[str],
+           planned: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """Federated against centralised and each local-only arm, then every such arm against each baseline,
+    then the plan's own pairs (the vertical study's arms have names of their own)."""
     pairs = [(FEDERATED, b) for b in arms if b == CENTRALIZED or b.startswith(LOCAL_PREFIX)]
     main = [a for a in arms if a in (FEDERATED, CENTRALIZED) or a.startswith(LOCAL_PREFIX)]
     pairs += [(a, b) for b in baselines if b in arms for a in main]
+    pairs += [(a, b) for a, b in planned if b in arms and (a, b) not in pairs]
     return [(a, b) for a, b in pairs if a in arms]
 
 
@@ -203,8 +209,15 @@ def _sweep_comparisons(sweep: Sequence[Mapping[str, Any]], values: Sequence[Valu
                      values[i][FEDERATED][metric], ref, confidence) for i in others]
 
 
-def _method(margin: float, metric: str, confidence: float, baselines: Sequence[str]) -> dict[str, Any]:
-    rules = {"non_inferiority": cl.NON_INFERIORITY_RULE.format(m=f"{margin:g}"), "superiority": cl.SUPERIORITY_RULE}
+def _method(margin: float, metric: str, confidence: float, baselines: Sequence[str],
+            plan: StatsPlan = BINARY_PLAN) -> dict[str, Any]:
+    if plan.claims:  # the scenario's own claims: only the rules they use
+        kinds = {c.kind for c in plan.claims}
+        rules = {k: r for k, r in ((cl.EQUIVALENCE, cl.EQUIVALENCE_RULE.format(m=f"{margin:g}")),
+                                   (cl.SUPERIORITY_KIND, cl.PLANNED_SUPERIORITY_RULE)) if k in kinds}
+    else:
+        rules = {"non_inferiority": cl.NON_INFERIORITY_RULE.format(m=f"{margin:g}"),
+                 "superiority": cl.SUPERIORITY_RULE}
     if baselines:
         rules["baseline"] = cl.BASELINE_RULE
     return {

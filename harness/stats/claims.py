@@ -22,6 +22,12 @@ Decision rules (``d`` = the paired differences over seeds, ``[low, high]`` their
   refuted for at least one party, otherwise not shown.
 - Against a baseline arm the plan names (the TF-IDF arm of the text scenarios), "federated has a
   higher metric than the baseline": superiority as above, for that one arm.
+- Equivalence, "A and B differ by less than m either way" (a scenario's planned claim, e.g. SecureBoost
+  vs the same trees trained centralised: its "lossless" claim): *shown* when ``-m < low`` and
+  ``high < m`` and both one-sided signed-rank tests (``d + m > 0``, ``d - m < 0``) have p < 0.025 (two
+  one-sided tests, each at the level of the non-inferiority rule); *refuted* when the whole interval lies
+  outside ``[-m, m]`` (``high < -m`` or ``low > m``) and the one-sided test on that side agrees;
+  otherwise *not shown at this sample size*.
 - Fewer than 2 paired seeds: no interval, so *not shown at this sample size*. Fewer than 6
   non-zero differences: the signed-rank test cannot reach its level, so nothing can be *shown*
   or *refuted* (the evidence says so).
@@ -33,7 +39,7 @@ Why m = 0.01 AUC: redrawing the seed moves the centralised AUC of the bundled sa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from harness.arm_names import CENTRALIZED, FEDERATED, LOCAL_PREFIX
 from harness.stats.intervals import is_number
@@ -44,6 +50,9 @@ NOT_SHOWN = "not shown at this sample size"
 REFUTED = "refuted"
 MARGIN = 0.01
 CLAIM_METRIC = "auc"
+# The kinds of claim a scenario's plan may state (harness/stats/plan.py PlannedClaim).
+EQUIVALENCE = "equivalence"
+SUPERIORITY_KIND = "superiority"
 
 
 class Claim(TypedDict):
@@ -116,6 +125,36 @@ def superiority(c: Comparison, alpha: float = ALPHA) -> dict[str, Any]:
     return _evidence(c, verdict, why + f"; signed-rank p = {p:.4g} < {alpha:g}")
 
 
+def equivalence(c: Comparison, margin: float = MARGIN, alpha: float = ALPHA) -> dict[str, Any]:
+    """The verdict on "a and b differ by less than ``margin`` either way" (rule in the module doc)."""
+    few = _too_few(c)
+    if few:
+        return _evidence(c, NOT_SHOWN, few, margin=margin)
+    low, high = float(c["low"]), float(c["high"])  # type: ignore[arg-type]
+    diffs = c.get("diffs", [])
+    if -margin < low and high < margin:
+        p = max(_p_or_one(signed_rank([d + margin for d in diffs], "greater")),
+                _p_or_one(signed_rank([d - margin for d in diffs], "less")))
+        why = f"{_interval_text(c)} lies entirely within ±{margin:g}"
+        if p >= alpha / 2:
+            return _evidence(c, NOT_SHOWN, why + f", but the larger of the two one-sided signed-rank p is "
+                             f"{p:.4g} ≥ {alpha / 2:g}", margin=margin, p_equivalence=p)
+        return _evidence(c, SHOWN, why + f"; both one-sided signed-rank p ≤ {p:.4g} < {alpha / 2:g}",
+                         margin=margin, p_equivalence=p)
+    if high < -margin or low > margin:
+        shift, direction = (margin, "less") if high < -margin else (-margin, "greater")
+        p = _p_or_one(signed_rank([d + shift for d in diffs], direction))
+        why = f"{_interval_text(c)} lies entirely outside ±{margin:g}"
+        verdict = REFUTED if p < alpha / 2 else NOT_SHOWN
+        return _evidence(c, verdict, why + f"; one-sided signed-rank p = {p:.4g}", margin=margin, p_equivalence=p)
+    return _evidence(c, NOT_SHOWN, f"{_interval_text(c)} reaches past ±{margin:g}", margin=margin)
+
+
+def _p_or_one(test: Mapping[str, Any]) -> float:
+    p = test.get("p_value")
+    return float(p) if is_number(p) else 1.0
+
+
 def _all_of(verdicts: Sequence[str]) -> str:
     if not verdicts:
         return NOT_SHOWN
@@ -132,6 +171,38 @@ SUPERIORITY_RULE = ("for every local-only party: shown if the 95% interval of th
                     "if shown for every party, refuted if refuted for any")
 BASELINE_RULE = ("federated against each baseline arm: shown if the 95% interval of the paired differences lies "
                  "above 0 and the two-sided signed-rank p < 0.05, refuted if below 0 (p < 0.05); otherwise not shown")
+
+
+EQUIVALENCE_RULE = ("shown if the 95% interval of the paired differences lies within ±{m} and both one-sided "
+                    "signed-rank tests (d + {m} > 0, d - {m} < 0) have p < 0.025; refuted if it lies entirely "
+                    "outside ±{m} (and the one-sided test on that side agrees); otherwise not shown")
+PLANNED_SUPERIORITY_RULE = ("shown if the 95% interval of the paired differences lies above 0 and the two-sided "
+                            "signed-rank p < 0.05, refuted if below 0 (p < 0.05); otherwise not shown")
+
+
+class ClaimSpec(Protocol):
+    """What :func:`planned_claims` reads of a plan's claim (harness/stats/plan.py PlannedClaim)."""
+
+    kind: str
+    a: str
+    b: str
+    text: str
+
+
+def planned_claims(comparisons: Sequence[Comparison], specs: Sequence[ClaimSpec], margin: float = MARGIN,
+                   metric: str = CLAIM_METRIC) -> list[Claim]:
+    """The claims a scenario's plan states, each decided on the comparison ``a`` - ``b`` on ``metric``."""
+    out: list[Claim] = []
+    for spec in specs:
+        c = next((c for c in comparisons if (c.get("a"), c.get("b"), c.get("metric")) == (spec.a, spec.b, metric)),
+                 None)
+        if spec.kind == EQUIVALENCE:
+            rule, ev = EQUIVALENCE_RULE.format(m=f"{margin:g}"), [equivalence(c, margin)] if c else []
+        else:
+            rule, ev = PLANNED_SUPERIORITY_RULE, [superiority(c)] if c else []
+        out.append(_claim(spec.text, _all_of([e["verdict"] for e in ev]), rule, ev,
+                          f"no {spec.a} / {spec.b} pair to compare"))
+    return out
 
 
 def study_claims(comparisons: Sequence[Comparison], sweep_pair: Comparison | None = None,
@@ -169,7 +240,7 @@ def _claim(text: str, verdict: str, rule: str, evidence: list[dict[str, Any]], i
 
 
 def _short(e: Mapping[str, Any]) -> str:
-    p = e.get("p_non_inferiority", e.get("p_value"))
+    p = e.get("p_non_inferiority", e.get("p_equivalence", e.get("p_value")))
     return (f"{e['a']} - {e['b']} {_fmt(e.get('mean_diff'))} [{_fmt(e.get('low'))}, {_fmt(e.get('high'))}], "
             f"p {'n/a' if not is_number(p) else f'{p:.3g}'}, n {e.get('n', 0)}: {e['verdict']}")
 

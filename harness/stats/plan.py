@@ -13,6 +13,24 @@ from dataclasses import dataclass, replace
 
 from harness.stats import claims as cl
 
+#: The kinds of claim a plan can name (rules in harness/stats/claims.py).
+CLAIM_KINDS = (cl.EQUIVALENCE, cl.SUPERIORITY_KIND)
+
+
+@dataclass(frozen=True)
+class PlannedClaim:
+    """A claim a scenario states up front: ``a`` - ``b`` on the plan's claim metric, decided by ``kind``'s rule
+    (equivalence within the plan's margin, or superiority: the interval excludes zero); ``text`` is the claim."""
+
+    kind: str
+    a: str
+    b: str
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLAIM_KINDS:
+            raise ValueError(f"claim kind {self.kind!r} is not one of {CLAIM_KINDS}")
+
 
 @dataclass(frozen=True)
 class StatsPlan:
@@ -25,6 +43,10 @@ class StatsPlan:
     claim_metric: str
     margin: float
     baselines: tuple[str, ...] = ()
+    # Scenarios whose arms are not federated / centralized / local:<party> (the vertical study) name their
+    # paired comparisons (a, b) and claims here; with ``claims`` set, only those claims are decided.
+    pairs: tuple[tuple[str, str], ...] = ()
+    claims: tuple[PlannedClaim, ...] = ()
 
     def __post_init__(self) -> None:
         # A plan is written in code: an inconsistent one is a bug in the scenario, said at import time.
@@ -34,6 +56,9 @@ class StatsPlan:
             raise ValueError(f"compared metrics {self.compare_metrics} must be among the metrics {self.metrics}")
         if not 0 < self.margin < 1:
             raise ValueError(f"the non-inferiority margin must be in (0, 1), got {self.margin!r}")
+        unpaired = [(c.a, c.b) for c in self.claims if (c.a, c.b) not in self.pairs]
+        if unpaired:
+            raise ValueError(f"claims on {unpaired} need those pairs among the plan's pairs {self.pairs}")
 
     def with_baselines(self, *arms: str) -> StatsPlan:
         return replace(self, baselines=(*self.baselines, *arms))

@@ -103,7 +103,8 @@ class StudyConfig:
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         # Frozen: the resolved count replaces the raw value once, here.
-        object.__setattr__(self, "seeds", seed_count(self.seeds, self.engine))
+        seeds = seed_count(self.seeds, self.engine, get_scenario(self.scenario).launcher_seeds)
+        object.__setattr__(self, "seeds", seeds)
         if self.engine == "cluster" and self.inventory is None:
             raise ConfigError(
                 "the cluster engine needs an inventory", hint="pass --inventory ansible/inventory/lab.yml"
@@ -148,10 +149,11 @@ _SEEDS_HINT = (
 )
 
 
-def seed_count(raw: Any, engine: str) -> int:
-    """How many seeds a run has: ``raw`` (a flag's text or the YAML value) checked, or the engine's default."""
+def seed_count(raw: Any, engine: str, launcher_seeds: int | None = None) -> int:
+    """How many seeds a run has: ``raw`` (a flag's text or the YAML value) checked, or the engine's default
+    (``launcher_seeds``: the scenario's own on the launcher, when it has one)."""
     if raw is None:
-        return LAUNCHER_SEEDS if engine == "launcher" else FLOW_SEEDS
+        return (launcher_seeds or LAUNCHER_SEEDS) if engine == "launcher" else FLOW_SEEDS
     value: Any = raw
     if isinstance(raw, str):
         try:

@@ -87,6 +87,10 @@ class Scenario(ABC):
     id_column: ClassVar[str]
     # The engine a run uses unless told otherwise (StudyConfig's own default is standalone).
     default_engine: ClassVar[str] = "standalone"
+    # Seeds on the launcher engine when a run names none (None: the study's LAUNCHER_SEEDS, harness/study/config.py).
+    launcher_seeds: ClassVar[int | None] = None
+    # Whether a launcher run checks its first fit against a FATE-Flow job unless told (--validate/--no-validate).
+    validate_by_default: ClassVar[bool] = True
 
     @abstractmethod
     def load(self, config: StudyConfig) -> Dataset:

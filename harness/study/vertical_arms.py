@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -19,6 +20,8 @@ from harness.engines.base import JobResult, UploadRequest
 from harness.errors import EngineError
 from harness.model.hetero_lr import fit_taylor_lr, predict_lr
 from harness.model.secureboost import fit_gbdt
+from harness.stats.claims import EQUIVALENCE, SUPERIORITY_KIND
+from harness.stats.plan import BINARY_PLAN, PlannedClaim, StatsPlan
 from harness.study.arms import InProcessArm, PlannedFit, SeedContext, SeedOutcome, score_metrics, traffic_entry
 from harness.study.tables import upload_request
 
@@ -92,7 +95,7 @@ class FederatedVerticalArm:
             "phase_seconds": fit.task_seconds,
             "loss_history": fit.loss_history,
             "psi": psi,
-        } | traffic_entry(fit) | per_round(fit, v, self.family)
+        } | traffic_entry(fit) | per_round(fit, v, self.family) | cost_entry(fit)
         out.wall_s[self.arm] = fit.wall_s
 
 
@@ -104,6 +107,13 @@ def per_round(fit: JobResult, v: VerticalConfig, family: str) -> dict[str, float
     if family == "secureboost":
         return {"seconds_per_tree": round(seconds / v.secureboost.num_trees, 2)}
     return {"seconds_per_epoch": round(seconds / v.hetero_lr.epochs, 2)}
+
+
+def cost_entry(fit: JobResult) -> dict[str, Any]:
+    """SecureBoost's measured cost (the launcher times it inside the party processes; FATE-Flow jobs do not)."""
+    cost = fit.extras.get("cost")
+    # Measured per tree (the guest's booster_fit), so it replaces per_round's fit + predict seconds / trees.
+    return {"cost": cost, "seconds_per_tree": cost["seconds_per_tree"]} if cost else {}
 
 
 def fit_what(family: str) -> str:
@@ -177,6 +187,23 @@ class GapsArm(InProcessArm):
                     k: round(out.arms[fed][k] - out.arms[other][k], 6) for k in ("auc", "ks") if k in out.arms[fed]
                 }
         data_of(ctx).observed["gaps"] = gaps
+
+
+def vertical_stats_plan(vertical: VerticalConfig) -> StatsPlan:
+    """Paired comparisons on the GAPS pairs of the families that run; claims on AUC: SecureBoost is lossless
+    (equivalent to XGBoost on the joined table within 0.01), and each federated fit beats the lender alone."""
+    fams = {FEDERATED_SECUREBOOST: "secureboost", FEDERATED_HETEROLR: "heterolr"}
+    pairs = tuple((a, b) for a, b in GAPS if fams[a] in vertical.federated)
+    claims = [
+        PlannedClaim(EQUIVALENCE, FEDERATED_SECUREBOOST, CENTRALIZED_GBDT,
+                     f"SecureBoost is lossless: within ±{BINARY_PLAN.margin:g} AUC of the same trees (XGBoost) "
+                     "trained on the joined table"),
+        PlannedClaim(SUPERIORITY_KIND, FEDERATED_SECUREBOOST, GUEST_ONLY_GBDT,
+                     "Federated SecureBoost has a higher AUC than the lender's trees on its own columns"),
+        PlannedClaim(SUPERIORITY_KIND, FEDERATED_HETEROLR, GUEST_ONLY_LR,
+                     "Federated HeteroLR has a higher AUC than the lender's LR on its own columns"),
+    ]
+    return replace(BINARY_PLAN, pairs=pairs, claims=tuple(c for c in claims if (c.a, c.b) in pairs))
 
 
 def vertical_arms(vertical: VerticalConfig) -> list[Any]:

@@ -36,12 +36,13 @@ import pandas as pd
 
 from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import mapping
+from harness.engines.fate22.dag_hetero import is_hetero
 from harness.engines.fate22.homo_nn import family
 from harness.engines.fate22.launcher_party import OUTCOME
 from harness.engines.fate22.spark import SparkComputing
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
-from harness.engines.validation import compare_fits
+from harness.engines.validation import compare_fits, compare_hetero_fits
 from harness.errors import EngineError
 from harness.progress import CountProgress, Progress
 
@@ -234,6 +235,8 @@ def lr_coefficients(model: dict[str, Any]) -> dict[str, list[float]]:
         "weight": [float(x) for x in state["models.0.weight"][0]],
         "bias": [float(x) for x in state.get("models.0.bias", [])],
     }
+
+
 def read_computing(out_dir: Path, parties: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """What each party process reported it computed on ("role:party" -> engine, and Spark's app)."""
     found = {}
@@ -366,8 +369,12 @@ class LauncherEngine(mapping.Fate22Engine):
             engines = (self.reference.name, self.name)
             block = compare_nn(self.reference, flow_job, ours, theirs, self.work_dir, engines)
             return block | {"job": what, "job_ids": {engines[0]: theirs.job_id, engines[1]: ours.job_id}}
-        theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", homo_lr.roles.guest)
-        block = compare_fits(theirs, ours, engines=(self.reference.name, self.name), id_column=homo_lr.id_column)
+        engines, guest = (self.reference.name, self.name), homo_lr.roles.guest
+        if is_hetero(homo_lr):  # PSI + SecureBoost / coordinated LR: no coefficient vector to compare
+            block = compare_hetero_fits(theirs, ours, engines=engines, id_column=homo_lr.id_column, guest=guest)
+        else:
+            theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", guest)
+            block = compare_fits(theirs, ours, engines=engines, id_column=homo_lr.id_column)
         return block | {
             "job": what,
             "job_ids": {self.reference.name: theirs.job_id, self.name: ours.job_id},
@@ -392,7 +399,6 @@ class LauncherEngine(mapping.Fate22Engine):
         return dataclasses.replace(job, train=on_flow(job.train), test=on_flow(job.test))
 
     def _say(self, message: str) -> None:
-        # One line per state change, tty or not: a launch runs for minutes and must not look hung.
-        # --quiet leaves the run's own summary lines only.
+        # One line per state change, tty or not (a launch runs for minutes); --quiet leaves the summaries.
         if self.progress is not Progress.OFF:
             print(f"[fatelab] {message}", flush=True)

@@ -69,11 +69,14 @@ def run_hetero(ctx: Any, fit: Mapping[str, Any], me: tuple[str, str], out: Path,
             write_json(out / "model.json", {"family": PSI_ONLY, "phases": phases, "psi": psi})
         return
     started = time.monotonic()
+    cost: dict[str, Any] = {}
     if params["family"] == SECUREBOOST:
-        model, scores, losses = secureboost(ctx, params, role, train, test)
+        model, scores, losses = secureboost(ctx, params, role, train, test, cost)
     else:
         model, scores, losses = coordinated_lr(ctx, params, role, train, test)
     phases["fit_predict_s"] = time.monotonic() - started
+    if cost:
+        write_json(out / f"cost_{role}_{party}.json", cost)
     if role != "guest":
         return
     write_scores(scores, fit["id_column"], out)
@@ -89,21 +92,31 @@ def intersect(ctx: Any, frame: Any, params: Mapping[str, Any]) -> Any:
     return psi_run(ctx, frame, params["psi"]["protocol"], params["psi"]["curve_type"])
 
 
-def secureboost(ctx: Any, params: Mapping[str, Any], role: str, train: Any, test: Any) -> tuple[Any, Any, list]:
-    """FATE's ``hetero_secureboost`` train then predict, as the component calls the classes."""
+def secureboost(
+    ctx: Any, params: Mapping[str, Any], role: str, train: Any, test: Any, cost: dict[str, Any]
+) -> tuple[Any, Any, list]:
+    """FATE's ``hetero_secureboost`` train then predict, as the component calls the classes; ``cost`` gets this
+    party's seconds per tree and the share of encryption / histograms (harness/engines/fate22/sbt_cost.py)."""
     from fate.ml.ensemble import HeteroSecureBoostGuest, HeteroSecureBoostHost
+
+    from harness.engines.fate22.sbt_cost import party_cost, targets, timed
 
     tree = params["tree"]
     if role == "guest":
         ctx.cipher.set_phe(ctx.device, params["he_param"])
         booster = HeteroSecureBoostGuest(**tree)
+    else:
+        host_keys = ("num_trees", "max_depth", "complete_secure", "max_bin", "hist_sub")
+        booster = HeteroSecureBoostHost(**{k: tree[k] for k in host_keys})
+    with timed(targets(role)) as clock:
+        started = time.monotonic()
         booster.fit(ctx.sub_ctx("train"), train)
-        scores = booster.predict(ctx.sub_ctx("predict"), test)
+        train_s = time.monotonic() - started
+    started = time.monotonic()
+    scores = booster.predict(ctx.sub_ctx("predict"), test)
+    cost.update(party_cost(clock, train_s, time.monotonic() - started))
+    if role == "guest":
         return booster.get_model(), scores, [float(x) for x in booster._loss_history]
-    host_keys = ("num_trees", "max_depth", "complete_secure", "max_bin", "hist_sub")
-    booster = HeteroSecureBoostHost(**{k: tree[k] for k in host_keys})
-    booster.fit(ctx.sub_ctx("train"), train)
-    booster.predict(ctx.sub_ctx("predict"), test)
     return None, None, []
 
 
@@ -175,6 +188,7 @@ def hetero_result(
     fit_dir: Path, job_id: str, job: FitJob, scores: pd.DataFrame, model: Mapping[str, Any], wires: list[dict]
 ) -> JobResult:
     """One vertical fit's JobResult: the guest's scores, each party's PSI counts, phases, traffic."""
+    from harness.engines.fate22.sbt_cost import fit_cost
     from harness.engines.fate22.wire import fit_traffic
 
     psi = {
@@ -183,6 +197,9 @@ def hetero_result(
         if role != "arbiter"
     }
     guest_wire = next(w for w in wires if w["party"] == f"guest:{job.roles.guest}")
+    costs = {f"{role}:{party}": json.loads(path.read_text())
+             for role, party in job.roles.party_roles()
+             if (path := fit_dir / f"cost_{role}_{party}.json").is_file()}
     return JobResult(
         job_id=job_id,
         scores=scores.astype({job.id_column: "int64", "label": "int64", "score": "float64"}),
@@ -191,5 +208,5 @@ def hetero_result(
         task_seconds={k: round(float(v), 3) for k, v in model["phases"].items()},
         loss_history=[float(x) for x in model.get("loss_history", [])],
         traffic=fit_traffic([{k: v for k, v in w.items() if k != "wall_s"} for w in wires]),
-        extras={"family": model["family"], "psi": psi},
+        extras={"family": model["family"], "psi": psi} | ({"cost": fit_cost(costs)} if costs else {}),
     )
