@@ -73,6 +73,16 @@ def test_the_default_and_the_config_key(tmp_path: Path) -> None:
         load_config(path)
 
 
+@pytest.mark.parametrize("name", [s.name for s in discover().values()])
+def test_naming_a_scenario_keeps_the_default_engine_and_seeds(name: str) -> None:
+    # Regression: `make experiment SCENARIO=lending-club-homolr` once ran 1 seed on standalone FATE-Flow
+    # while `make experiment` ran 10 on the launcher.
+    named, unnamed = load_config(None, scenario=name), load_config(None)
+    assert named.engine == unnamed.engine == "launcher"
+    if name == DEFAULT_SCENARIO:
+        assert named.seeds == unnamed.seeds
+
+
 def test_a_scenario_brings_its_default_data_unless_data_is_given(add_module: Callable[[str, str], None]) -> None:
     add_module("toy_one", TOY.format(name="toy-one", data="elsewhere/toy.csv"))
     assert load_config(scenario="toy-one").data == Path("elsewhere/toy.csv")

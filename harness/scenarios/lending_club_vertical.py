@@ -44,7 +44,6 @@ class LendingClubVertical(LendingClubHomoLR):
     # Every seed's fits in one launch of FATE's launcher; SEEDS keeps the default run under 15 min on 2 cores
     # (measured in docs/vertical.md). Checking a fit against FATE-Flow is opt-in (--validate): a FATE-Flow
     # SecureBoost job alone takes minutes; tests/test_vertical_flow.py compares the two engines in CI.
-    default_engine = "launcher"
     launcher_seeds = SEEDS
     validate_by_default = False
 

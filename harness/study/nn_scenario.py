@@ -48,8 +48,6 @@ def class_counts(labels: pd.Series) -> dict[str, int]:
 
 class NNScenario(Scenario):
     id_column = "sample_id"
-    # Per-round test accuracy and cost are recorded by the launcher's party processes.
-    default_engine = "launcher"
     classes: tuple[int, ...]
     features: ClassVar[tuple[str, ...]]
     rows_are: ClassVar[str]  # what a row is, for progress lines: "digits", "reviews", ...

@@ -85,8 +85,9 @@ class Scenario(ABC):
     # The label and sample-id columns of the prepared table.
     label: ClassVar[str]
     id_column: ClassVar[str]
-    # The engine a run uses unless told otherwise (StudyConfig's own default is standalone).
-    default_engine: ClassVar[str] = "standalone"
+    # The engine a run of this scenario uses unless told otherwise: the same as a run that names no scenario
+    # (harness/study/config.py DEFAULT_ENGINE), so naming the default scenario changes nothing.
+    default_engine: ClassVar[str] = "launcher"
     # Seeds on the launcher engine when a run names none (None: the study's LAUNCHER_SEEDS, harness/study/config.py).
     launcher_seeds: ClassVar[int | None] = None
     # Whether a launcher run checks its first fit against a FATE-Flow job unless told (--validate/--no-validate).
