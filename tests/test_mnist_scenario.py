@@ -32,7 +32,6 @@ def test_listed_with_its_own_default_data() -> None:
     # Curves and per-round cost come from the launcher; an explicit engine still wins.
     assert load_config(scenario="mnist-cnn").engine == "launcher"
     assert load_config(scenario="mnist-cnn", engine="standalone").engine == "standalone"
-    assert load_config(scenario="lending-club-homolr").engine == "standalone"
 
 
 def test_stratified_test_split_and_iid_thirds(dataset) -> None:  # noqa: ANN001

@@ -104,4 +104,4 @@ def test_the_vertical_scenario_runs_six_seeds_on_the_launcher_without_flow_valid
     assert load_config(scenario="lending-club-vertical", seeds=3).seeds == 3
     # The other scenarios keep their defaults.
     assert load_config().seeds == 10
-    assert load_config(scenario="lending-club-homolr").engine == "standalone"
+    assert load_config(scenario="lending-club-homolr").seeds == 10
