@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.engines.fate18.dsl import HomoLRJob, HomoLRParams, Roles, Table, build_conf, build_dsl, model_id
+from harness.engines.base import Roles
+from harness.engines.fate18.dsl import HomoLRJob, HomoLRParams, Table, build_conf, build_dsl, model_id
 from harness.errors import ConfigError
 
 GOLDEN = Path(__file__).parent / "golden" / "fate18"
 # The golden job's hyper-parameters (FATE's homo_lr benchmark settings), not the study's.
 GOLDEN_PARAMS = HomoLRParams(alpha=0.01, batch_size=320, learning_rate=0.15, max_iter=30)
-ROLES = Roles(guest=9999, hosts=(9998, 10000), arbiter=10000)
+ROLES = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
 TABLES = dict(
     guest_table=Table("default_credit_homo_guest"),
     host_tables=(Table("default_credit_homo_host_1"), Table("default_credit_homo_host_2")),
@@ -81,7 +82,7 @@ def test_host_table_count_must_match_hosts() -> None:
 
 def test_guest_cannot_be_host() -> None:
     with pytest.raises(ConfigError, match="cannot be guest and host"):
-        Roles(guest=9999, hosts=(9999,), arbiter=10000)
+        HomoLRJob(Roles(guest="9999", hosts=("9999",), arbiter="10000"), Table("g"), (Table("h"),))
 
 
 def test_model_id_follows_fate_flow_rule() -> None:
