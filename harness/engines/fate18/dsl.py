@@ -20,6 +20,8 @@ PENALTIES = ("L1", "L2", None)
 EARLY_STOP = ("diff", "abs", "weight_diff")
 INIT_METHODS = ("random_uniform", "random_normal", "ones", "zeros", "const")
 MIN_BATCH_SIZE = 10  # federatedml's MIN_BATCH_SIZE; -1 means full batch
+# The HomoLRParams fields FATE 1.8 accepts only from a closed set.
+CHOICES = {"optimizer": OPTIMIZERS, "penalty": PENALTIES, "early_stop": EARLY_STOP, "init_method": INIT_METHODS}
 
 
 @dataclass(frozen=True)
@@ -61,14 +63,10 @@ class HomoLRParams:
 
     def validate(self) -> None:
         # fate_client 1.8 accepts any value and the job fails minutes later on the server; fail here.
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"HomoLR optimizer {self.optimizer!r} is not one of {OPTIMIZERS}")
-        if self.penalty not in PENALTIES:
-            raise ConfigError(f"HomoLR penalty {self.penalty!r} is not one of {PENALTIES}")
-        if self.early_stop not in EARLY_STOP:
-            raise ConfigError(f"HomoLR early_stop {self.early_stop!r} is not one of {EARLY_STOP}")
-        if self.init_method not in INIT_METHODS:
-            raise ConfigError(f"HomoLR init_method {self.init_method!r} is not one of {INIT_METHODS}")
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"HomoLR {name} {value!r} is not one of {allowed}")
         if self.batch_size != -1 and self.batch_size < MIN_BATCH_SIZE:
             raise ConfigError(
                 f"HomoLR batch_size {self.batch_size} is below FATE's minimum {MIN_BATCH_SIZE}",
