@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.engines.base import Roles
+from harness.engines.base import Roles, Table
 from harness.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd")
@@ -22,12 +22,6 @@ INIT_METHODS = ("random_uniform", "random_normal", "ones", "zeros", "const")
 MIN_BATCH_SIZE = 10  # federatedml's MIN_BATCH_SIZE; -1 means full batch
 # The HomoLRParams fields FATE 1.8 accepts only from a closed set.
 CHOICES = {"optimizer": OPTIMIZERS, "penalty": PENALTIES, "early_stop": EARLY_STOP, "init_method": INIT_METHODS}
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    namespace: str = "experiment"
 
 
 def check_roles(roles: Roles) -> None:
@@ -85,7 +79,7 @@ class HomoLRParams:
 
 @dataclass(frozen=True)
 class HomoLRJob:
-    """Party ids are the study's strings (engines/base.py); they become ints in the conf only."""
+    """The study's roles and tables (engines/base.py): party ids become ints in the conf only."""
 
     roles: Roles
     guest_table: Table

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.engines.base import FitJob, ModelMapping, Table
+from harness.engines.base import FitJob, ModelMapping
 from harness.engines.fate18 import dsl as f18
 from harness.engines.fate18.client import OutputData
 from harness.errors import ConfigError, EngineError
@@ -193,16 +193,12 @@ def homo_lr_mapping(settings: HomoLRSettings, options: Fate18Options, *, max_row
     return ModelMapping(MAPPING_TARGET, mapping, caveats)
 
 
-def fate18_table(table: Table) -> f18.Table:
-    return f18.Table(table.name, table.namespace)
-
-
 def fate18_job(job: FitJob, options: Fate18Options) -> f18.HomoLRJob:
     roles = job.roles
     return f18.HomoLRJob(
         roles=roles,
-        guest_table=fate18_table(job.train[roles.guest]),
-        host_tables=tuple(fate18_table(job.train[h]) for h in roles.hosts),
+        guest_table=job.train[roles.guest],
+        host_tables=tuple(job.train[h] for h in roles.hosts),
         params=settings_params(job.model, options, max_train_rows=job.max_party_rows()),
         label_name=job.label,
     )
@@ -222,9 +218,9 @@ def with_validation(dsl: Mapping[str, Any], conf: Mapping[str, Any], job: FitJob
     dsl["components"] = {name: {**old, **added}[name] for name in order}
     roles = job.roles
     by_role = conf["component_parameters"]["role"]
-    by_role["guest"]["0"]["reader_1"] = f18.reader_table(fate18_table(job.test[roles.guest]))
+    by_role["guest"]["0"]["reader_1"] = f18.reader_table(job.test[roles.guest])
     for index, host in enumerate(roles.hosts):
-        by_role["host"][str(index)]["reader_1"] = f18.reader_table(fate18_table(job.test[host]))
+        by_role["host"][str(index)]["reader_1"] = f18.reader_table(job.test[host])
     return dsl, conf
 
 
