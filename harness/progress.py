@@ -50,7 +50,36 @@ class Progress(Enum):
         return Progress.LINES if self is Progress.BAR else self
 
 
-class JobProgress:
+class _Shown:
+    """What both kinds of progress share: the mode, where lines go, the clock and, on a terminal, a bar."""
+
+    def __init__(
+        self,
+        mode: bool | Progress,
+        what: str,
+        *,
+        total: int | None,
+        unit: str,
+        stream: TextIO,
+        clock: Callable[[], float],
+    ) -> None:
+        self.mode = Progress.of(mode)
+        self.what = what
+        self.stream, self.clock = stream, clock
+        self.started = clock()
+        self.bar = None
+        if self.mode is Progress.BAR:
+            from tqdm import tqdm
+
+            # tqdm's own bar shows n/total (when there is a total), elapsed and its remaining-time estimate.
+            self.bar = tqdm(total=total, desc=what, unit=unit, leave=False, dynamic_ncols=True, file=stream)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class JobProgress(_Shown):
     """The visible side of waiting for one FATE job."""
 
     def __init__(
@@ -62,16 +91,9 @@ class JobProgress:
         stream: TextIO = sys.stderr,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.mode = Progress.of(mode)
-        self.what, self.job_id = what, job_id
-        self.stream, self.clock = stream, clock
-        self.started = clock()
+        super().__init__(mode, what, total=None, unit="task", stream=stream, clock=clock)
+        self.job_id = job_id
         self.last_line: tuple[str, int, tuple[str, ...]] | None = None
-        self.bar = None
-        if self.mode is Progress.BAR:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=None, desc=what, unit="task", leave=False, dynamic_ncols=True, file=stream)
 
     def update(self, state: str, done: int, total: int, running: Sequence[str]) -> None:
         if self.bar is not None:
@@ -93,12 +115,9 @@ class JobProgress:
                     flush=True,
                 )
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
-class CountProgress:
+class CountProgress(_Shown):
     """Work counted in units that finish one by one (the fits of a launch): done / total, elapsed, ETA.
 
     On a terminal a bar redrawn on every ``update`` (the caller polls every second or so); in a log one
@@ -117,19 +136,11 @@ class CountProgress:
         clock: Callable[[], float] = time.monotonic,
         heartbeat_s: float = 10.0,
     ) -> None:
-        self.mode = Progress.of(mode)
-        self.what, self.total, self.unit = what, total, unit
-        self.stream, self.clock, self.heartbeat_s = stream, clock, heartbeat_s
-        self.started = clock()
+        super().__init__(mode, what, total=total, unit=unit, stream=stream, clock=clock)
+        self.total, self.unit, self.heartbeat_s = total, unit, heartbeat_s
         self.done = 0
         self.first_done_at: float | None = None
         self.last_line_at = self.started
-        self.bar = None
-        if self.mode is Progress.BAR:
-            from tqdm import tqdm
-
-            # tqdm's own bar shows n/total, elapsed and its remaining-time estimate.
-            self.bar = tqdm(total=total, desc=what, unit=unit, leave=False, dynamic_ncols=True, file=stream)
 
     def eta_s(self) -> float | None:
         """Seconds left at the pace since the first unit finished (the first one also pays start-up)."""
@@ -161,7 +172,3 @@ class CountProgress:
             if changed or now - self.last_line_at >= self.heartbeat_s:
                 self.last_line_at = now
                 print(self.line(), file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()

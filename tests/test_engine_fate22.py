@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from harness.engines.base import FitJob, Roles, Table, UploadRequest
-from harness.engines.fate22.client import build_fit_dag, flatten_metrics
+from harness.engines.fate22.client import build_fit_dag
 from harness.engines.fate22.jobs import job_wall_s
+from harness.engines.fate22.scores import flatten_metrics
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.errors import EngineError
 from harness.model.logreg import HomoLRSettings

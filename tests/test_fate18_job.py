@@ -7,16 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from harness.engines.fate18.dsl import HomoLRJob, HomoLRParams, Roles, Table, build_conf, build_dsl, model_id
+from harness.engines.base import Roles, Table
+from harness.engines.fate18.dsl import HomoLRJob, HomoLRParams, build_conf, build_dsl, model_id
 from harness.errors import ConfigError
 
 GOLDEN = Path(__file__).parent / "golden" / "fate18"
 # The golden job's hyper-parameters (FATE's homo_lr benchmark settings), not the study's.
 GOLDEN_PARAMS = HomoLRParams(alpha=0.01, batch_size=320, learning_rate=0.15, max_iter=30)
-ROLES = Roles(guest=9999, hosts=(9998, 10000), arbiter=10000)
+ROLES = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
+
+
+def table(name: str) -> Table:
+    """A table in the namespace the golden job uses (its party and rows do not reach the conf)."""
+    return Table("9999", "experiment", name, 0)
+
+
 TABLES = dict(
-    guest_table=Table("default_credit_homo_guest"),
-    host_tables=(Table("default_credit_homo_host_1"), Table("default_credit_homo_host_2")),
+    guest_table=table("default_credit_homo_guest"),
+    host_tables=(table("default_credit_homo_host_1"), table("default_credit_homo_host_2")),
 )
 
 
@@ -76,12 +84,12 @@ def test_invalid_params_fail_before_submit(params: HomoLRParams, words: str) -> 
 
 def test_host_table_count_must_match_hosts() -> None:
     with pytest.raises(ConfigError, match="2 host parties but 1 host tables"):
-        build_conf(HomoLRJob(ROLES, guest_table=Table("g"), host_tables=(Table("h"),)))
+        build_conf(HomoLRJob(ROLES, guest_table=table("g"), host_tables=(table("h"),)))
 
 
 def test_guest_cannot_be_host() -> None:
     with pytest.raises(ConfigError, match="cannot be guest and host"):
-        Roles(guest=9999, hosts=(9999,), arbiter=10000)
+        HomoLRJob(Roles(guest="9999", hosts=("9999",), arbiter="10000"), table("g"), (table("h"),))
 
 
 def test_model_id_follows_fate_flow_rule() -> None:

@@ -9,20 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from harness.engines.base import Roles, Table
 from harness.engines.fate18.client import Flow18Client
-from harness.engines.fate18.dsl import HomoLRJob, HomoLRParams, Roles, Table, build_conf, build_dsl
+from harness.engines.fate18.dsl import HomoLRJob, HomoLRParams, build_conf, build_dsl
 from harness.errors import ConfigError, EngineError
 from tests.fakes.flow18_standin import Flow18StandIn
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "loan_2011q4_head5k.csv"
-ROLES = Roles(guest=9999, hosts=(9998, 10000), arbiter=10000)
+ROLES = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
 
 
 def _job(optimizer: str = "rmsprop") -> HomoLRJob:
     return HomoLRJob(
         ROLES,
-        Table("lc_guest"),
-        (Table("lc_host_1"), Table("lc_host_2")),
+        Table("9999", "experiment", "lc_guest", 0),
+        tuple(Table(p, "experiment", f"lc_host_{i}", 0) for i, p in enumerate(ROLES.hosts, start=1)),
         params=HomoLRParams(optimizer=optimizer),
     )
 

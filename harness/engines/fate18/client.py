@@ -26,10 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.engines.jobs import TERMINAL_FAILURES, Pace, Poll, wait_job
+from harness.engines.jobs import LOG_LINES, TERMINAL_FAILURES, Pace, Poll, tail, wait_job
 from harness.errors import ConfigError, EngineError
-
-LOG_TAIL_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -188,14 +186,14 @@ class Flow18Client:
         blob = self._file("POST", "job/log/download", {"job_id": job_id})
         return _read_tar_texts(blob)
 
-    def error_log(self, job_id: str, role: str, party_id: int, lines: int = LOG_TAIL_LINES) -> str:
-        """The last lines of <role>/<party_id>/ERROR.log (INFO.log if there is no ERROR.log)."""
+    def error_log(self, job_id: str, role: str, party_id: int, lines: int = LOG_LINES) -> str:
+        """The last lines of <role>/<party_id>/ERROR.log (INFO.log if there is no ERROR.log), secrets masked."""
         logs = self.download_logs(job_id)
         for name in ("ERROR.log", "INFO.log"):
             suffix = f"{role}/{party_id}/{name}"
             for member, text in logs.items():
                 if member.endswith(suffix) and text.strip():
-                    return "\n".join(text.strip().splitlines()[-lines:])
+                    return tail(text, lines)
         return ""
 
     def stop(self, job_id: str) -> None:

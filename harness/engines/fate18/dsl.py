@@ -8,9 +8,11 @@ the job then does not depend on server-side defaults.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.engines.base import Roles, Table
 from harness.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adagrad", "nesterov_momentum_sgd")
@@ -18,29 +20,18 @@ PENALTIES = ("L1", "L2", None)
 EARLY_STOP = ("diff", "abs", "weight_diff")
 INIT_METHODS = ("random_uniform", "random_normal", "ones", "zeros", "const")
 MIN_BATCH_SIZE = 10  # federatedml's MIN_BATCH_SIZE; -1 means full batch
+# The HomoLRParams fields FATE 1.8 accepts only from a closed set.
+CHOICES = {"optimizer": OPTIMIZERS, "penalty": PENALTIES, "early_stop": EARLY_STOP, "init_method": INIT_METHODS}
 
 
-@dataclass(frozen=True)
-class Table:
-    name: str
-    namespace: str = "experiment"
-
-
-@dataclass(frozen=True)
-class Roles:
-    """guest, hosts (ordered: host index i = hosts[i]) and arbiter party IDs."""
-
-    guest: int
-    hosts: tuple[int, ...]
-    arbiter: int
-
-    def __post_init__(self) -> None:
-        if not self.hosts:
-            raise ConfigError("a HomoLR job needs at least one host party", hint="set hosts, e.g. (9998, 10000)")
-        if self.guest in self.hosts:
-            raise ConfigError(f"party {self.guest} cannot be guest and host in one job")
-        if len(set(self.hosts)) != len(self.hosts):
-            raise ConfigError(f"host parties repeat: {list(self.hosts)}")
+def check_roles(roles: Roles) -> None:
+    """The party layout FATE 1.8's HomoLR accepts (at least one host; no party in two data roles)."""
+    if not roles.hosts:
+        raise ConfigError("a HomoLR job needs at least one host party", hint="set hosts, e.g. (9998, 10000)")
+    if roles.guest in roles.hosts:
+        raise ConfigError(f"party {roles.guest} cannot be guest and host in one job")
+    if len(set(roles.hosts)) != len(roles.hosts):
+        raise ConfigError(f"host parties repeat: {list(roles.hosts)}")
 
 
 @dataclass(frozen=True)
@@ -66,14 +57,10 @@ class HomoLRParams:
 
     def validate(self) -> None:
         # fate_client 1.8 accepts any value and the job fails minutes later on the server; fail here.
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"HomoLR optimizer {self.optimizer!r} is not one of {OPTIMIZERS}")
-        if self.penalty not in PENALTIES:
-            raise ConfigError(f"HomoLR penalty {self.penalty!r} is not one of {PENALTIES}")
-        if self.early_stop not in EARLY_STOP:
-            raise ConfigError(f"HomoLR early_stop {self.early_stop!r} is not one of {EARLY_STOP}")
-        if self.init_method not in INIT_METHODS:
-            raise ConfigError(f"HomoLR init_method {self.init_method!r} is not one of {INIT_METHODS}")
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"HomoLR {name} {value!r} is not one of {allowed}")
         if self.batch_size != -1 and self.batch_size < MIN_BATCH_SIZE:
             raise ConfigError(
                 f"HomoLR batch_size {self.batch_size} is below FATE's minimum {MIN_BATCH_SIZE}",
@@ -92,6 +79,8 @@ class HomoLRParams:
 
 @dataclass(frozen=True)
 class HomoLRJob:
+    """The study's roles and tables (engines/base.py): party ids become ints in the conf only."""
+
     roles: Roles
     guest_table: Table
     host_tables: tuple[Table, ...]
@@ -99,30 +88,33 @@ class HomoLRJob:
     label_name: str = "y"
     job_parameters: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_roles(self.roles)
+
+
+def component(
+    module: str, inputs: Mapping[str, Any] | None, outputs: tuple[str, ...], provider: str = "fate"
+) -> dict[str, Any]:
+    """One DSL v2 component: what it reads (``None`` for a Reader) and the outputs it names."""
+    spec: dict[str, Any] = {"module": module}
+    if inputs is not None:
+        spec["input"] = dict(inputs)
+    return spec | {"output": {name: [name] for name in outputs}, "provider": provider}
+
+
+def reader_table(table: Table) -> dict[str, Any]:
+    """A Reader's per-party parameters: the table it reads."""
+    return {"table": {"name": table.name, "namespace": table.namespace}}
+
 
 def build_dsl() -> dict[str, Any]:
     """DSL v2 for Reader -> DataTransform -> HomoLR -> Evaluation (same for every party count)."""
     return {
         "components": {
-            "reader_0": {"module": "Reader", "output": {"data": ["data"]}, "provider": "fate_flow"},
-            "data_transform_0": {
-                "module": "DataTransform",
-                "input": {"data": {"data": ["reader_0.data"]}},
-                "output": {"data": ["data"], "model": ["model"]},
-                "provider": "fate",
-            },
-            "homo_lr_0": {
-                "module": "HomoLR",
-                "input": {"data": {"train_data": ["data_transform_0.data"]}},
-                "output": {"data": ["data"], "model": ["model"]},
-                "provider": "fate",
-            },
-            "evaluation_0": {
-                "module": "Evaluation",
-                "input": {"data": {"data": ["homo_lr_0.data"]}},
-                "output": {"data": ["data"]},
-                "provider": "fate",
-            },
+            "reader_0": component("Reader", None, ("data",), provider="fate_flow"),
+            "data_transform_0": component("DataTransform", {"data": {"data": ["reader_0.data"]}}, ("data", "model")),
+            "homo_lr_0": component("HomoLR", {"data": {"train_data": ["data_transform_0.data"]}}, ("data", "model")),
+            "evaluation_0": component("Evaluation", {"data": {"data": ["homo_lr_0.data"]}}, ("data",)),
         }
     }
 
@@ -137,11 +129,8 @@ def build_conf(job: HomoLRJob) -> dict[str, Any]:
     job.params.validate()
     p = job.params
     role_params: dict[str, Any] = {
-        "host": {
-            str(i): {"reader_0": {"table": {"name": t.name, "namespace": t.namespace}}}
-            for i, t in enumerate(job.host_tables)
-        },
-        "guest": {"0": {"reader_0": {"table": {"name": job.guest_table.name, "namespace": job.guest_table.namespace}}}},
+        "host": {str(i): {"reader_0": reader_table(t)} for i, t in enumerate(job.host_tables)},
+        "guest": {"0": {"reader_0": reader_table(job.guest_table)}},
     }
     if p.paillier:
         # Only hosts encrypt their model in HomoLR; the guest keeps encrypt_param.method = None.
@@ -151,8 +140,8 @@ def build_conf(job: HomoLRJob) -> dict[str, Any]:
         }
     return {
         "dsl_version": 2,
-        "initiator": {"role": "guest", "party_id": job.roles.guest},
-        "role": {"guest": [job.roles.guest], "host": list(job.roles.hosts), "arbiter": [job.roles.arbiter]},
+        "initiator": {"role": "guest", "party_id": int(job.roles.guest)},
+        "role": party_ids(job.roles),
         "job_parameters": {"common": {"job_type": "train", **job.job_parameters}},
         "component_parameters": {
             "role": role_params,
@@ -190,7 +179,12 @@ def build_conf(job: HomoLRJob) -> dict[str, Any]:
     }
 
 
+def party_ids(roles: Roles) -> dict[str, list[int]]:
+    """The conf's ``role`` block: FATE 1.8 wants integer party ids, hosts in index order."""
+    return {"guest": [int(roles.guest)], "host": [int(h) for h in roles.hosts], "arbiter": [int(roles.arbiter)]}
+
+
 def model_id(roles: Roles) -> str:
-    """FATE-Flow's model ID for a job: roles sorted, party IDs sorted and joined with '_'."""
-    parts = {"guest": [roles.guest], "host": list(roles.hosts), "arbiter": [roles.arbiter]}
+    """FATE-Flow's model ID for a job: roles sorted, party IDs sorted (as numbers) and joined with '_'."""
+    parts = party_ids(roles)
     return "#".join(f"{r}-{'_'.join(str(x) for x in sorted(parts[r]))}" for r in sorted(parts)) + "#model"

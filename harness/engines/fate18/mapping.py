@@ -196,9 +196,9 @@ def homo_lr_mapping(settings: HomoLRSettings, options: Fate18Options, *, max_row
 def fate18_job(job: FitJob, options: Fate18Options) -> f18.HomoLRJob:
     roles = job.roles
     return f18.HomoLRJob(
-        roles=f18.Roles(guest=int(roles.guest), hosts=tuple(int(h) for h in roles.hosts), arbiter=int(roles.arbiter)),
-        guest_table=f18.Table(job.train[roles.guest].name, job.train[roles.guest].namespace),
-        host_tables=tuple(f18.Table(job.train[h].name, job.train[h].namespace) for h in roles.hosts),
+        roles=roles,
+        guest_table=job.train[roles.guest],
+        host_tables=tuple(job.train[h] for h in roles.hosts),
         params=settings_params(job.model, options, max_train_rows=job.max_party_rows()),
         label_name=job.label,
     )
@@ -209,24 +209,18 @@ def with_validation(dsl: Mapping[str, Any], conf: Mapping[str, Any], job: FitJob
     dsl, conf = copy.deepcopy(dict(dsl)), copy.deepcopy(dict(conf))
     old = dsl["components"]
     old["homo_lr_0"]["input"]["data"]["validate_data"] = ["data_transform_1.data"]
+    transform_test = {"data": {"data": ["reader_1.data"]}, "model": ["data_transform_0.model"]}
     added = {
-        "reader_1": {"module": "Reader", "output": {"data": ["data"]}, "provider": "fate_flow"},
-        "data_transform_1": {
-            "module": "DataTransform",
-            "input": {"data": {"data": ["reader_1.data"]}, "model": ["data_transform_0.model"]},
-            "output": {"data": ["data"], "model": ["model"]},
-            "provider": "fate",
-        },
+        "reader_1": f18.component("Reader", None, ("data",), provider="fate_flow"),
+        "data_transform_1": f18.component("DataTransform", transform_test, ("data", "model")),
     }
     order = ["reader_0", "reader_1", "data_transform_0", "data_transform_1", "homo_lr_0", "evaluation_0"]
     dsl["components"] = {name: {**old, **added}[name] for name in order}
     roles = job.roles
     by_role = conf["component_parameters"]["role"]
-    test = job.test[roles.guest]
-    by_role["guest"]["0"]["reader_1"] = {"table": {"name": test.name, "namespace": test.namespace}}
+    by_role["guest"]["0"]["reader_1"] = f18.reader_table(job.test[roles.guest])
     for index, host in enumerate(roles.hosts):
-        t = job.test[host]
-        by_role["host"][str(index)]["reader_1"] = {"table": {"name": t.name, "namespace": t.namespace}}
+        by_role["host"][str(index)]["reader_1"] = f18.reader_table(job.test[host])
     return dsl, conf
 
 

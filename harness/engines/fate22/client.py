@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from harness.engines.base import FitJob
+from harness.engines.fate22.dag_parts import binary_evaluation, compiled_dag, split_reader
 from harness.engines.fate22.homo_nn import build_nn_task, family
 from harness.engines.fate22.mapping import fit_params
 from harness.engines.jobs import LOG_LINES, TERMINAL_FAILURES, tail
@@ -32,19 +32,15 @@ DEFAULT_JOB_CONF: dict[str, Any] = {"computing_partitions": 1, "cores": 1, "task
 def build_fit_dag(job: FitJob, job_conf: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Compile one fit's DAG (readers, HomoLR, Evaluation) with FATE's own pipeline compiler."""
     from fate_client.pipeline import FateFlowPipeline
-    from fate_client.pipeline.components.fate import Evaluation, HomoLR, Reader
+    from fate_client.pipeline.components.fate import HomoLR
 
-    job_conf = dict(DEFAULT_JOB_CONF if job_conf is None else job_conf)
     roles = job.roles
     pipeline = FateFlowPipeline().set_parties(guest=roles.guest, host=list(roles.hosts), arbiter=roles.arbiter)
     data_parties = {"guest": roles.guest, "host": list(roles.hosts)}
-    readers = []
-    for reader_name, tables in (("reader_train", job.train), ("reader_test", job.test)):
-        reader = Reader(reader_name, runtime_parties=data_parties)
-        reader.guest.task_parameters(namespace=tables[roles.guest].namespace, name=tables[roles.guest].name)
-        for index, host in enumerate(roles.hosts):
-            reader.hosts[index].task_parameters(namespace=tables[host].namespace, name=tables[host].name)
-        readers.append(reader)
+    readers = [
+        split_reader(name, tables, roles, data_parties)
+        for name, tables in (("reader_train", job.train), ("reader_test", job.test))
+    ]
     if family(job) == "homo_nn":
         # The study scores HomoNN's predictions itself (multi-class); no Evaluation task.
         pipeline.add_tasks([*readers, build_nn_task(job, *(r.outputs["output_data"] for r in readers))])
@@ -55,41 +51,15 @@ def build_fit_dag(job: FitJob, job_conf: Mapping[str, Any] | None = None) -> dic
             validate_data=readers[1].outputs["output_data"],
             **fit_params(job),
         )
-        evaluation = Evaluation(
-            "evaluation_0",
-            runtime_parties={"guest": roles.guest},
-            default_eval_setting="binary",
-            input_datas=[homo_lr.outputs["train_output_data"]],
-        )
+        evaluation = binary_evaluation(roles.guest, homo_lr.outputs["train_output_data"])
         pipeline.add_tasks([*readers, homo_lr, evaluation])
-    for key, value in job_conf.items():
-        pipeline.conf.set(key, value)
-    pipeline.compile()
-    return yaml.safe_load(pipeline.get_dag())
+    return compiled_dag(pipeline, DEFAULT_JOB_CONF if job_conf is None else job_conf)
 
 
 def upload_meta(label: str, id_column: str) -> dict[str, str]:
     """An empty ``label``: a table without one (a vertical fit's host)."""
     meta = {"delimiter": ",", "dtype": "float64", "input_format": "dense", "match_id_name": id_column}
     return meta | ({"label_type": "int64", "label_name": label} if label else {})
-
-
-def flatten_metrics(payload: Any, dataset_type: str = "validate_set") -> dict[str, float]:
-    """Pick scalar ``{metric, val}`` pairs for one dataset type out of Evaluation's nested output."""
-    found: dict[str, float] = {}
-
-    def walk(node: Any, in_type: bool) -> None:
-        if isinstance(node, dict):
-            if "metric" in node and isinstance(node.get("val"), int | float) and in_type:
-                found.setdefault(str(node["metric"]), float(node["val"]))
-            for key, value in node.items():
-                walk(value, in_type or key == dataset_type)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, in_type)
-
-    walk(payload, False)
-    return found
 
 
 class FlowRestClient:

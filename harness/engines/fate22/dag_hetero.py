@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import yaml
-
 from harness.engines.base import FitJob, JobResult
+from harness.engines.fate22.dag_parts import binary_evaluation, compiled_dag, split_reader
+from harness.engines.fate22.scores import evaluated_result
 
 TRAIN_TASK = "hetero_secureboost_0"
 PREDICT_TASK = "hetero_secureboost_1"
@@ -36,7 +36,7 @@ def fit_family(job: FitJob) -> str:
 def build_hetero_dag(job: FitJob, job_conf: Mapping[str, Any]) -> dict[str, Any]:
     """Compile PSI -> HeteroSecureBoost or coordinated LR (train, then predict) -> Evaluation."""
     from fate_client.pipeline import FateFlowPipeline
-    from fate_client.pipeline.components.fate import PSI, Evaluation, Reader
+    from fate_client.pipeline.components.fate import PSI
 
     from harness.engines.fate22.mapping import fit_params
 
@@ -49,25 +49,14 @@ def build_hetero_dag(job: FitJob, job_conf: Mapping[str, Any]) -> dict[str, Any]
     data_parties = {"guest": roles.guest, "host": host}
     psis = []
     for split, tables in (("train", job.train), ("test", job.test)):
-        reader = Reader(f"reader_{split}", runtime_parties=data_parties)
-        reader.guest.task_parameters(namespace=tables[roles.guest].namespace, name=tables[roles.guest].name)
-        reader.hosts[0].task_parameters(namespace=tables[host].namespace, name=tables[host].name)
+        reader = split_reader(f"reader_{split}", tables, roles, data_parties)
         source = reader.outputs["output_data"]
         psi = PSI(f"psi_{split}", runtime_parties=data_parties, input_data=source, **params["psi"])
         pipeline.add_tasks([reader, psi])
         psis.append(psi)
     train, predict = (coordinated_lr_tasks if lr else secureboost_tasks)(params, psis, data_parties)
-    evaluation = Evaluation(
-        "evaluation_0",
-        runtime_parties={"guest": roles.guest},
-        default_eval_setting="binary",
-        input_datas=[predict.outputs["test_output_data"]],
-    )
-    pipeline.add_tasks([train, predict, evaluation])
-    for key, value in job_conf.items():
-        pipeline.conf.set(key, value)
-    pipeline.compile()
-    return yaml.safe_load(pipeline.get_dag())
+    pipeline.add_tasks([train, predict, binary_evaluation(roles.guest, predict.outputs["test_output_data"])])
+    return compiled_dag(pipeline, job_conf)
 
 
 def secureboost_tasks(params: Mapping[str, Any], psis: list, data_parties: Mapping[str, str]) -> tuple[Any, Any]:
@@ -102,13 +91,11 @@ def collect_hetero_result(
     guest_client: Any, job_id: str, job: FitJob, *, wall_s: float, tasks: Iterable[Mapping[str, Any]]
 ) -> JobResult:
     """The guest's test scores (the predict task's output), PSI counts and Evaluation metrics of one job."""
-    from harness.engines.fate22.client import flatten_metrics, task_timings
-    from harness.engines.fate22.scores import scores_from_output
+    from harness.engines.fate22.client import task_timings
 
     guest = job.roles.guest
     family = fit_family(job)
     predict_task = LR_PREDICT_TASK if family == "coordinated_lr" else PREDICT_TASK
-    output = guest_client.output_frame(job_id, "guest", guest, predict_task)
     psi: dict[str, Any] = {}
     for split in ("train", "test"):
         payload = guest_client.metrics(job_id, "guest", guest, f"psi_{split}")
@@ -116,10 +103,12 @@ def collect_hetero_result(
         psi[f"{split}_in"], psi[f"{split}_found"] = summary.get("input_count"), summary.get("intersect_count")
     seconds = task_timings(tasks)
     psi_s = sum(s for name, s in seconds.items() if name.startswith("psi_") and name.endswith(f"@guest:{guest}"))
-    return JobResult(
-        job_id=job_id,
-        scores=scores_from_output(output, id_column=job.id_column, dataset_type="test_set"),
-        fate_metrics=flatten_metrics(guest_client.metrics(job_id, "guest", guest, "evaluation_0"), "test_set"),
+    return evaluated_result(
+        guest_client,
+        job_id,
+        job,
+        task=predict_task,
+        dataset_type="test_set",
         wall_s=wall_s,
         task_seconds=seconds | {"psi_s": psi_s},
         extras={"family": family, "psi": {f"guest:{guest}": psi}},

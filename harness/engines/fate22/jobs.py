@@ -20,13 +20,12 @@ from harness.engines.fate22.client import (
     DEFAULT_JOB_CONF,
     FlowRestClient,
     build_fit_dag,
-    flatten_metrics,
     task_timings,
     upload_meta,
 )
 from harness.engines.fate22.dag_hetero import build_hetero_dag, collect_hetero_result, is_hetero
 from harness.engines.fate22.homo_nn import collect_nn_result, family
-from harness.engines.fate22.scores import scores_from_output
+from harness.engines.fate22.scores import evaluated_result
 from harness.engines.jobs import JOB_TIMEOUT, Pace, Poll, Watch, nothing_down, wait_job, wall_seconds
 from harness.engines.upload_records import UploadRecords
 from harness.errors import EngineError
@@ -134,17 +133,10 @@ def collect_job_result(
     guest_client: FlowRestClient, job_id: str, job: FitJob, *, wall_s: float, tasks: Iterable[Mapping[str, Any]]
 ) -> JobResult:
     """The guest's test scores and Evaluation metrics of a finished job, as one JobResult."""
-    guest = job.roles.guest
     if family(job) == "homo_nn":
         return collect_nn_result(guest_client, job_id, job, wall_s=wall_s, tasks=task_timings(tasks))
-    output = guest_client.output_frame(job_id, "guest", guest, "homo_lr_0")
-    return JobResult(
-        job_id=job_id,
-        scores=scores_from_output(output, id_column=job.id_column),
-        fate_metrics=flatten_metrics(guest_client.metrics(job_id, "guest", guest, "evaluation_0")),
-        wall_s=wall_s,
-        task_seconds=task_timings(tasks),
-    )
+    seconds = task_timings(tasks)
+    return evaluated_result(guest_client, job_id, job, task="homo_lr_0", wall_s=wall_s, task_seconds=seconds)
 
 
 def wait_flow_job(

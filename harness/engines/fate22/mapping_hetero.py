@@ -17,16 +17,14 @@ from harness.model.secureboost import OBJECTIVE, SecureBoostSettings
 PSI = {"protocol": "ecdh_psi", "curve_type": "curve25519"}
 
 
-def he_param(kind: str, key_length: int) -> dict[str, Any]:
-    return {"kind": kind, "key_length": key_length}
+def vertical_params(family: str, s: SecureBoostSettings | HeteroLRSettings) -> dict[str, Any]:
+    """What both vertical families set alike: the family, PSI on the ids and the encryption of the exchange."""
+    return {"family": family, "psi": dict(PSI), "he_param": {"kind": s.he_kind, "key_length": s.key_length}}
 
 
 def secureboost_params(s: SecureBoostSettings, max_party_rows: int) -> dict[str, Any]:
     """Every hetero_secureboost train parameter, explicitly (the component's defaults are not the class's)."""
-    return {
-        "family": "hetero_secureboost",
-        "psi": dict(PSI),
-        "he_param": he_param(s.he_kind, s.key_length),
+    return vertical_params("hetero_secureboost", s) | {
         "tree": {
             "num_trees": s.num_trees,
             "max_depth": s.max_depth,
@@ -74,10 +72,7 @@ def secureboost_mapping(s: SecureBoostSettings, max_party_rows: int) -> ModelMap
 
 def hetero_lr_params(s: HeteroLRSettings, max_party_rows: int) -> dict[str, Any]:
     """Every coordinated_lr train parameter, explicitly; full batch is batch_size None."""
-    return {
-        "family": "coordinated_lr",
-        "psi": dict(PSI),
-        "he_param": he_param(s.he_kind, s.key_length),
+    return vertical_params("coordinated_lr", s) | {
         "lr": {
             "epochs": s.epochs,
             "batch_size": None,
