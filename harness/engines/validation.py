@@ -70,23 +70,30 @@ def merged_scores(a: pd.DataFrame, b: pd.DataFrame, id_column: str) -> pd.DataFr
     return merged
 
 
+def score_agreement(a: JobResult, b: JobResult, *, engines: Sequence[str], id_column: str) -> dict[str, Any]:
+    """How far two engines' scores of the same held-out rows are apart: max score and AUC differences."""
+    merged = merged_scores(a.scores, b.scores, id_column)
+    y = merged["label_a"].to_numpy()
+    auc = {engine: binary_metrics(y, merged[f"score_{side}"].to_numpy())["auc"]
+           for engine, side in zip(engines, "ab", strict=True)}
+    return {
+        "max_abs_score_diff": float(np.max(np.abs(merged["score_a"] - merged["score_b"]))),
+        "auc_diff": float(abs(auc[engines[0]] - auc[engines[1]])),
+        "engines": list(engines),
+        "auc": auc,
+        "rows": len(merged),
+    }
+
+
 def compare_fits(a: JobResult, b: JobResult, *, engines: Sequence[str], id_column: str) -> dict[str, Any]:
     """The validation block: how far apart two engines' fits of the same job ended, and the bounds."""
     coef_a, coef_b = flat_coefficients(a.coefficients), flat_coefficients(b.coefficients)
     if coef_a.shape != coef_b.shape:
         raise EngineError(f"the two fits have models of different shapes: {coef_a.shape} vs {coef_b.shape}")
-    merged = merged_scores(a.scores, b.scores, id_column)
-    y = merged["label_a"].to_numpy()
-    auc_a = binary_metrics(y, merged["score_a"].to_numpy())["auc"]
-    auc_b = binary_metrics(y, merged["score_b"].to_numpy())["auc"]
     block = {
         "max_abs_coef_diff": float(np.max(np.abs(coef_a - coef_b))),
-        "max_abs_score_diff": float(np.max(np.abs(merged["score_a"] - merged["score_b"]))),
-        "auc_diff": float(abs(auc_a - auc_b)),
-        "engines": list(engines),
-        "auc": {engines[0]: auc_a, engines[1]: auc_b},
+        **score_agreement(a, b, engines=engines, id_column=id_column),
         "max_abs_coef": float(np.max(np.abs(coef_a))),
-        "rows": len(merged),
         "bounds": dict(BOUNDS),
     }
     block["within_bounds"] = all(block[k] <= bound for k, bound in BOUNDS.items())
@@ -107,19 +114,11 @@ def psi_counts(fit: JobResult, guest: str) -> dict[str, Any]:
 def compare_hetero_fits(a: JobResult, b: JobResult, *, engines: Sequence[str], id_column: str,
                         guest: str) -> dict[str, Any]:
     """The validation block of a vertical fit: PSI's counts on both engines, score and AUC differences."""
-    merged = merged_scores(a.scores, b.scores, id_column)
-    y = merged["label_a"].to_numpy()
-    auc_a = binary_metrics(y, merged["score_a"].to_numpy())["auc"]
-    auc_b = binary_metrics(y, merged["score_b"].to_numpy())["auc"]
     psi = {engines[0]: psi_counts(a, guest), engines[1]: psi_counts(b, guest)}
     block = {
-        "max_abs_score_diff": float(np.max(np.abs(merged["score_a"] - merged["score_b"]))),
-        "auc_diff": float(abs(auc_a - auc_b)),
-        "engines": list(engines),
-        "auc": {engines[0]: auc_a, engines[1]: auc_b},
+        **score_agreement(a, b, engines=engines, id_column=id_column),
         "psi": psi,
         "psi_equal": psi[engines[0]] == psi[engines[1]] and None not in psi[engines[0]].values(),
-        "rows": len(merged),
         "bounds": dict(HETERO_BOUNDS),
     }
     block["within_bounds"] = block["psi_equal"] and all(block[k] <= bound for k, bound in HETERO_BOUNDS.items())

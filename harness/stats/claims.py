@@ -39,7 +39,8 @@ Why m = 0.01 AUC: redrawing the seed moves the centralised AUC of the bundled sa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypedDict
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 from harness.arm_names import CENTRALIZED, FEDERATED, LOCAL_PREFIX
 from harness.stats.intervals import is_number
@@ -50,9 +51,10 @@ NOT_SHOWN = "not shown at this sample size"
 REFUTED = "refuted"
 MARGIN = 0.01
 CLAIM_METRIC = "auc"
-# The kinds of claim a scenario's plan may state (harness/stats/plan.py PlannedClaim).
+# The kinds of claim a scenario's plan may state (PlannedClaim).
 EQUIVALENCE = "equivalence"
 SUPERIORITY_KIND = "superiority"
+CLAIM_KINDS = (EQUIVALENCE, SUPERIORITY_KIND)
 
 
 class Claim(TypedDict):
@@ -84,11 +86,16 @@ def _too_few(c: Comparison) -> str | None:
     return None
 
 
+def _undecidable(c: Comparison, **extra: Any) -> dict[str, Any] | None:
+    """The "not shown" verdict when ``c`` has too few seeds for an interval, else None."""
+    few = _too_few(c)
+    return _evidence(c, NOT_SHOWN, few, **extra) if few else None
+
+
 def non_inferiority(c: Comparison, margin: float = MARGIN, alpha: float = ALPHA) -> dict[str, Any]:
     """The verdict on "a is not worse than b by more than ``margin``" (rule in the module doc)."""
-    few = _too_few(c)
-    if few:
-        return _evidence(c, NOT_SHOWN, few, margin=margin)
+    if (undecided := _undecidable(c, margin=margin)) is not None:
+        return undecided
     low, high = float(c["low"]), float(c["high"])  # type: ignore[arg-type]
     if low > -margin or high < -margin:
         direction = "greater" if low > -margin else "less"
@@ -110,9 +117,8 @@ def non_inferiority(c: Comparison, margin: float = MARGIN, alpha: float = ALPHA)
 
 def superiority(c: Comparison, alpha: float = ALPHA) -> dict[str, Any]:
     """The verdict on "a is better than b" (rule in the module doc)."""
-    few = _too_few(c)
-    if few:
-        return _evidence(c, NOT_SHOWN, few)
+    if (undecided := _undecidable(c)) is not None:
+        return undecided
     low, high, p = float(c["low"]), float(c["high"]), c.get("p_value")  # type: ignore[arg-type]
     if low <= 0 <= high:
         return _evidence(c, NOT_SHOWN, f"{_interval_text(c)} contains 0")
@@ -127,9 +133,8 @@ def superiority(c: Comparison, alpha: float = ALPHA) -> dict[str, Any]:
 
 def equivalence(c: Comparison, margin: float = MARGIN, alpha: float = ALPHA) -> dict[str, Any]:
     """The verdict on "a and b differ by less than ``margin`` either way" (rule in the module doc)."""
-    few = _too_few(c)
-    if few:
-        return _evidence(c, NOT_SHOWN, few, margin=margin)
+    if (undecided := _undecidable(c, margin=margin)) is not None:
+        return undecided
     low, high = float(c["low"]), float(c["high"])  # type: ignore[arg-type]
     diffs = c.get("diffs", [])
     if -margin < low and high < margin:
@@ -180,16 +185,23 @@ PLANNED_SUPERIORITY_RULE = ("shown if the 95% interval of the paired differences
                             "signed-rank p < 0.05, refuted if below 0 (p < 0.05); otherwise not shown")
 
 
-class ClaimSpec(Protocol):
-    """What :func:`planned_claims` reads of a plan's claim (harness/stats/plan.py PlannedClaim)."""
+@dataclass(frozen=True)
+class PlannedClaim:
+    """A claim a scenario states up front (in its :class:`harness.stats.plan.StatsPlan`): ``a`` - ``b`` on the
+    plan's claim metric, decided by ``kind``'s rule (equivalence within the plan's margin, or superiority: the
+    interval excludes zero); ``text`` is the claim."""
 
     kind: str
     a: str
     b: str
     text: str
 
+    def __post_init__(self) -> None:
+        if self.kind not in CLAIM_KINDS:
+            raise ValueError(f"claim kind {self.kind!r} is not one of {CLAIM_KINDS}")
 
-def planned_claims(comparisons: Sequence[Comparison], specs: Sequence[ClaimSpec], margin: float = MARGIN,
+
+def planned_claims(comparisons: Sequence[Comparison], specs: Sequence[PlannedClaim], margin: float = MARGIN,
                    metric: str = CLAIM_METRIC) -> list[Claim]:
     """The claims a scenario's plan states, each decided on the comparison ``a`` - ``b`` on ``metric``."""
     out: list[Claim] = []

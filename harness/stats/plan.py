@@ -12,24 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from harness.stats import claims as cl
-
-#: The kinds of claim a plan can name (rules in harness/stats/claims.py).
-CLAIM_KINDS = (cl.EQUIVALENCE, cl.SUPERIORITY_KIND)
-
-
-@dataclass(frozen=True)
-class PlannedClaim:
-    """A claim a scenario states up front: ``a`` - ``b`` on the plan's claim metric, decided by ``kind``'s rule
-    (equivalence within the plan's margin, or superiority: the interval excludes zero); ``text`` is the claim."""
-
-    kind: str
-    a: str
-    b: str
-    text: str
-
-    def __post_init__(self) -> None:
-        if self.kind not in CLAIM_KINDS:
-            raise ValueError(f"claim kind {self.kind!r} is not one of {CLAIM_KINDS}")
+from harness.stats.claims import PlannedClaim
 
 
 @dataclass(frozen=True)
