@@ -239,3 +239,38 @@ def test_find_model_digs_out_fate_flows_nesting() -> None:
 def test_validate_needs_the_launcher_engine(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["experiment", "--engine", "standalone", "--validate"]) == 2
     assert "--engine launcher" in capsys.readouterr().err
+
+
+def party_with_a_pool_worker(pid_file: str) -> None:
+    """A party process as the launcher's are: its forked pool worker inherits the party's sentinel pipe."""
+    worker = os.fork()
+    if worker == 0:
+        time.sleep(120)
+        os._exit(0)
+    Path(pid_file).write_text(str(worker))
+    time.sleep(120)  # blocks like a party waiting for FATE's safe_to_exit
+
+
+def test_killed_parties_are_reaped_while_their_pool_workers_live(tmp_path: Path) -> None:
+    import multiprocessing
+    import signal
+    import types
+
+    from harness.engines.fate22.launcher_party import kill_parties
+
+    pid_file = tmp_path / "worker.pid"
+    party = multiprocessing.get_context("fork").Process(target=party_with_a_pool_worker, args=(str(pid_file),))
+    party.start()
+    deadline = time.monotonic() + 60
+    while not pid_file.exists():
+        assert time.monotonic() < deadline, "the party never started its worker"
+        time.sleep(0.05)
+    worker = int(pid_file.read_text())
+    try:
+        started = time.monotonic()
+        kill_parties(types.SimpleNamespace(processes=[party]), timeout=120)
+        # join() would wait for the worker to close the sentinel: the full timeout (the old 10 s per party).
+        assert time.monotonic() - started < 60, "kill_parties waited on the pool worker, not the party"
+        assert party.exitcode == -signal.SIGKILL
+    finally:
+        os.kill(worker, signal.SIGKILL)
