@@ -269,8 +269,14 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     set_quiet(args.quiet)
     engine = make_engine(config, progress=Progress.for_stream(quiet=args.quiet), validate=validate)
     with guarded_run(RUNS_DIR, config.run_id, engine, keep_orphans=args.keep_orphans) as guard:
-        run_dir, _ = run_study(config, engine, after_start=guard.after_start)
+        run_dir, doc = run_study(config, engine, after_start=guard.after_start)
     print(json.dumps({"report": str(run_dir / "report.md")}))
+    failed = (doc.get("validation") or {}).get("error")
+    if failed:
+        from harness.errors import EngineError
+
+        # Reported after the report is written: the launch's results are not lost with the validation.
+        raise EngineError(f"the FATE-Flow validation job failed (the run's results and report are written): {failed}")
     return 0
 
 

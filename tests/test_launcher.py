@@ -17,7 +17,7 @@ from harness.engines.fate22.wire import SETUP, WireCounter, fit_traffic, round_o
 from harness.engines.validation import coefficients_from_model, compare_fits, find_model
 from harness.errors import ConfigError, EngineError
 from harness.model.logreg import HomoLRSettings
-from harness.report.markdown import bytes_text, validation_lines
+from harness.report.markdown import bytes_text
 from harness.study.config import load_config
 
 MAIN = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
@@ -229,66 +229,6 @@ def test_engine_is_selectable(tmp_path: Path) -> None:
         load_config(engine="nonsense")
 
 
-class FakeFlowClient:
-    def model_coefficients(self, job_id: str, role: str, party_id: str) -> dict:
-        assert (job_id, role, party_id) == ("flow-job-1", "guest", "9999")
-        return {"weight": [0.5, -0.2], "bias": [0.1]}
-
-
-class FakeFlow:
-    """Stands in for the embedded FATE-Flow: returns a fixed fit for the job it is given."""
-
-    name = "fate-2.2-standalone"
-
-    def __init__(self) -> None:
-        self.client = FakeFlowClient()
-        self.ran: list[str] = []
-        self.uploaded: list[str] = []
-        self.jobs: list[FitJob] = []
-
-    def upload_many(self, requests: list[UploadRequest]) -> list[Table]:
-        self.uploaded += [f"{r.party_id}/{r.name}" for r in requests]
-        return [Table(r.party_id, "flow", r.name, r.rows) for r in requests]
-
-    def run_many(self, jobs: list) -> list[JobResult]:
-        self.ran += [what for what, _ in jobs]
-        self.jobs += [j for _, j in jobs]
-        result = fit([0.0, 0.0], [0.1, 0.9, 0.3, 0.7])
-        result.job_id = "flow-job-1"
-        return [result]
-
-
-def register(engine: LauncherEngine, directory: Path, jobs: list[FitJob]) -> None:
-    """Every table of ``jobs`` as a CSV the launcher engine knows, as the pipeline's upload step does."""
-    tables = {(t.party_id, t.name): t for j in jobs for t in [*j.train.values(), *j.test.values()]}
-    requests = []
-    for (party, name), t in tables.items():
-        path = directory / f"{party}_{name}.csv"
-        path.write_text("sample_id,x,loan_status\n1,0.5,1\n")
-        requests.append(UploadRequest(party, path, name, t.rows, sha256="0" * 64))
-    engine.upload_many(requests)
-
-
-def test_validate_runs_the_first_job_on_fate_flow_and_compares(tmp_path: Path) -> None:
-    flow = FakeFlow()
-    engine = LauncherEngine(tmp_path, reference=flow)  # type: ignore[arg-type]
-    register(engine, tmp_path, [job(MAIN), job(SWEEP)])
-    assert flow.uploaded == []  # nothing goes into FATE-Flow until a fit is validated
-    ours = fit([0.5, -0.2 + 2e-7], [0.1, 0.9, 0.3, 0.7])
-    block = engine.validate(("federated HomoLR", job(MAIN)), ours)
-    assert flow.ran == ["federated HomoLR (validation)"]
-    # Only the validated fit's tables, each once, and the FATE-Flow job reads FATE-Flow's tables.
-    assert sorted(flow.uploaded) == ["10000/test", "10000/train_10000", "9998/test", "9998/train_9998",
-                                     "9999/test", "9999/train_9999"]
-    assert {t.namespace for t in [*flow.jobs[0].train.values(), *flow.jobs[0].test.values()]} == {"flow"}
-    assert block["engines"] == ["fate-2.2-standalone", "fate-2.2-launcher"]
-    assert block["max_abs_coef_diff"] == pytest.approx(2e-7) and block["within_bounds"]
-    assert block["job_ids"] == {"fate-2.2-standalone": "flow-job-1", "fate-2.2-launcher": "j"}
-    line = validation_lines(block)[0]
-    assert line.startswith("Validation (fate-2.2-standalone vs fate-2.2-launcher, federated HomoLR): within")
-    assert "max_abs_coef_diff 2e-07 (bound 1e-06)" in line
-
-
 def test_find_model_digs_out_fate_flows_nesting() -> None:
     model = {"feature_num": 2, "label_num": 1, "state_dict": {"models.0.weight": [[1.0, 2.0]], "models.0.bias": [3.0]}}
     reply = [{"output_model": {"data": {"param": {"model": model}, "meta": {}}}}]
@@ -299,3 +239,38 @@ def test_find_model_digs_out_fate_flows_nesting() -> None:
 def test_validate_needs_the_launcher_engine(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["experiment", "--engine", "standalone", "--validate"]) == 2
     assert "--engine launcher" in capsys.readouterr().err
+
+
+def party_with_a_pool_worker(pid_file: str) -> None:
+    """A party process as the launcher's are: its forked pool worker inherits the party's sentinel pipe."""
+    worker = os.fork()
+    if worker == 0:
+        time.sleep(120)
+        os._exit(0)
+    Path(pid_file).write_text(str(worker))
+    time.sleep(120)  # blocks like a party waiting for FATE's safe_to_exit
+
+
+def test_killed_parties_are_reaped_while_their_pool_workers_live(tmp_path: Path) -> None:
+    import multiprocessing
+    import signal
+    import types
+
+    from harness.engines.fate22.launcher_party import kill_parties
+
+    pid_file = tmp_path / "worker.pid"
+    party = multiprocessing.get_context("fork").Process(target=party_with_a_pool_worker, args=(str(pid_file),))
+    party.start()
+    deadline = time.monotonic() + 60
+    while not pid_file.exists():
+        assert time.monotonic() < deadline, "the party never started its worker"
+        time.sleep(0.05)
+    worker = int(pid_file.read_text())
+    try:
+        started = time.monotonic()
+        kill_parties(types.SimpleNamespace(processes=[party]), timeout=120)
+        # join() would wait for the worker to close the sentinel: the full timeout (the old 10 s per party).
+        assert time.monotonic() - started < 60, "kill_parties waited on the pool worker, not the party"
+        assert party.exitcode == -signal.SIGKILL
+    finally:
+        os.kill(worker, signal.SIGKILL)

@@ -53,6 +53,9 @@ def rows(results: Mapping[str, Any], wall_s: float | None) -> list[tuple[str, st
         out += [
             ("launch: every seed's federated fit and sweep", f"{launch['launch_s']:.1f} s"),
             ("  of it inside FATE's fits (guest wall, summed)", f"{launch['fit_s_sum']:.1f} s"),
+            # Start-up (imports, the parties' ready handshake) and the end (reaping the parties, exit).
+            ("  outside the fits", f"{launch['launch_s'] - launch['fit_s_sum']:.1f} s"),
+            ("  fits per second of launch", f"{launch['fits'] / max(launch['launch_s'], 1e-9):.3f}"),
         ]
     flow_s = launcher_s = None
     walls = validation.get("wall_s") or {}
@@ -67,12 +70,14 @@ def rows(results: Mapping[str, Any], wall_s: float | None) -> list[tuple[str, st
         out.append((f"ratio whole launch ({launch.get('fits')} fits) / one FATE-Flow fit",
                      f"{launch['launch_s'] / flow_s:.2f}"))
     out += [
-        ("FATE engine call (launch + validation job)", f"{timings.get('fate_jobs_s', 0):.1f} s"),
+        ("FATE engine call (launch, the validation job beside it)", f"{timings.get('fate_jobs_s', 0):.1f} s"),
         ("study total (prepare .. report)", f"{timings.get('total_s', 0):.1f} s"),
     ]
     if wall_s is not None:
         out.append(("`fatelab experiment` wall, process start to exit", f"{wall_s:.1f} s"))
-    if validation:
+    if validation.get("error"):
+        out.append(("validation (coefficients, scores, AUC)", f"FAILED: {str(validation['error']).splitlines()[0]}"))
+    elif validation:
         verdict = "within" if validation.get("within_bounds") else "OUTSIDE"
         out.append(("validation (coefficients, scores, AUC)", f"{verdict} the bounds"))
     return out

@@ -36,12 +36,13 @@ def build_engine(
         return cluster_engine(inventory, model=model, work_dir=work_dir, paillier=paillier, progress=progress)
     from harness.engines.fate22.standalone import StandaloneEngine
 
-    standalone = StandaloneEngine(flow_home, port=flow_port, progress=progress)
     if engine == "launcher":
         from harness.engines.fate22.launcher import LauncherEngine
 
-        return LauncherEngine(work_dir / "launcher", reference=standalone if validate else None, progress=progress)
-    return standalone
+        # The validation's FATE-Flow job runs beside the launch: lines, so it never redraws over the launch's bar.
+        reference = StandaloneEngine(flow_home, port=flow_port, progress=Progress.of(progress).without_bars())
+        return LauncherEngine(work_dir / "launcher", reference=reference if validate else None, progress=progress)
+    return StandaloneEngine(flow_home, port=flow_port, progress=progress)
 
 
 def cluster_engine(

@@ -249,15 +249,19 @@ def validation_lines(block: Any) -> list[str]:
     """The launcher's fit against the same fit as a FATE-Flow job (harness/engines/validation.py)."""
     if not isinstance(block, Mapping):
         return []
-    verdict = "within" if block.get("within_bounds") else "**outside**"
     engines = " vs ".join(str(e) for e in block.get("engines") or [])
+    head = f"Validation ({engines}, {plain(block.get('job', 'federated fit'))})"
+    when = f" The FATE-Flow job ran {block['ran']}." if block.get("ran") else ""
+    if block.get("error"):
+        first = str(block["error"]).splitlines()[0]
+        return [f"{head}: **failed**, no comparison: {first} (the launcher's results above are kept).{when}", ""]
+    verdict = "within" if block.get("within_bounds") else "**outside**"
     bounds = block.get("bounds") or {}
     cells = [f"{k} {block.get(k, float('nan')):.2g} (bound {bounds.get(k, float('nan')):g})"
              for k in ("max_abs_coef_diff", "max_abs_score_diff", "auc_diff") if is_number(block.get(k))]
     if "psi_equal" in block:  # a vertical fit: both engines' PSI must find the same intersection
         cells.append("PSI found the same ids on both engines" if block["psi_equal"] else "**PSI counts differ**")
-    return [f"Validation ({engines}, {plain(block.get('job', 'federated fit'))}): {verdict} the bounds; "
-            + "; ".join(cells) + ".", ""]
+    return [f"{head}: {verdict} the bounds; " + "; ".join(cells) + "." + when, ""]
 
 
 def _run_section(results: Mapping[str, Any]) -> list[str]:

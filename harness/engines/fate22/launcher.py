@@ -17,7 +17,6 @@ inside the virtualenv).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.metadata
 import importlib.util
 import json
@@ -36,20 +35,19 @@ import pandas as pd
 
 from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import mapping
-from harness.engines.fate22.dag_hetero import is_hetero
 from harness.engines.fate22.homo_nn import family
 from harness.engines.fate22.launcher_party import OUTCOME
+from harness.engines.fate22.launcher_validation import ReferenceFit
 from harness.engines.fate22.spark import SparkComputing
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
-from harness.engines.validation import compare_fits, compare_hetero_fits
 from harness.errors import EngineError
 from harness.progress import CountProgress, Progress
 
 NAMESPACE = "launcher"
 LAUNCH_TIMEOUT = 3600.0
 LOG_TAIL = 60
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.25  # a finished launch is noticed within this; each poll also counts the fits done
 
 
 def launch_parties(jobs: Sequence[FitJob]) -> list[tuple[str, str]]:
@@ -268,7 +266,8 @@ class LauncherEngine(mapping.Fate22Engine):
         self.spark = dict(spark or {})
         self.timeout = timeout
         self.progress = Progress.of(progress)
-        # With a reference, the first job also runs as a FATE-Flow job and the two fits are compared.
+        # With a reference, the first job also runs as a FATE-Flow job, beside the launch, and the two
+        # fits are compared (launcher_validation).
         self.reference = reference
         self._validation: dict[str, Any] | None = None
         self._paths: dict[tuple[str, str], Path] = {}
@@ -303,7 +302,7 @@ class LauncherEngine(mapping.Fate22Engine):
         return None
 
     def validation(self) -> dict[str, Any] | None:
-        """With a reference engine: the first fit again through FATE-Flow, compared (``validate``)."""
+        """With a reference engine: the first fit again through FATE-Flow, compared; ``error`` if that failed."""
         return self._validation
 
     def upload_many(self, requests: Sequence[UploadRequest]) -> list[Table]:
@@ -330,11 +329,34 @@ class LauncherEngine(mapping.Fate22Engine):
         command = launch_command(plan_path.resolve(), parties, data_dir.resolve(), session, self.timeout)
         log_path = launch_dir / "launch.log"
         self._say(f"launching {len(parties)} party processes for {len(jobs)} fit(s) (log: {log_path})")
+        # The FATE-Flow job needs only the first fit's tables: it runs while the launch trains.
+        beside = self._reference_fit(jobs[0])
+        try:
+            results = self._launch(jobs, command, session, launch_dir, parties)
+        except BaseException:
+            if beside is not None:
+                beside.cancel()
+            raise
+        if beside is not None:
+            self._say("waiting for the FATE-Flow validation job that ran beside the launch")
+            self._validation = beside.finish(results[0], self.work_dir)
+        return results
+
+    def _launch(
+        self,
+        jobs: Sequence[tuple[str, FitJob]],
+        command: Sequence[str],
+        session: str,
+        launch_dir: Path,
+        parties: Sequence[tuple[str, str]],
+    ) -> list[JobResult]:
+        """The launch itself, its progress, and every fit's result read back from its output."""
+        out_dir, data_dir = launch_dir / "out", launch_dir / "data"
         counter = CountProgress(self.progress, "FATE launcher", len(jobs))
         try:
             wall_s = run_launch(
                 command,
-                log_path=log_path,
+                log_path=launch_dir / "launch.log",
                 timeout=self.timeout,
                 on_poll=lambda: counter.update(fits_done(out_dir, len(jobs))),
             )
@@ -352,51 +374,15 @@ class LauncherEngine(mapping.Fate22Engine):
             "computing": read_computing(out_dir, parties),
         }
         self._say(f"launch done in {wall_s:.1f} s ({self.last_launch['fit_s_sum']:.1f} s of it in fits)")
-        if self.reference is not None:
-            self._validation = self.validate(jobs[0], results[0])
         return results
 
-    def validate(self, job: tuple[str, FitJob], ours: JobResult) -> dict[str, Any]:
-        """The same fit as a FATE-Flow job on the reference engine; how far apart the two ended."""
-        assert self.reference is not None
-        what, homo_lr = job
-        self._say(f"validating: '{what}' again as a FATE-Flow job on {self.reference.name}")
-        flow_job = self._on_reference(homo_lr)
-        [theirs] = self.reference.run_many([(f"{what} (validation)", flow_job)])
-        if family(homo_lr) == "homo_nn":
-            from harness.engines.fate22.nn_validation import compare_nn
-
-            engines = (self.reference.name, self.name)
-            block = compare_nn(self.reference, flow_job, ours, theirs, self.work_dir, engines)
-            return block | {"job": what, "job_ids": {engines[0]: theirs.job_id, engines[1]: ours.job_id}}
-        engines, guest = (self.reference.name, self.name), homo_lr.roles.guest
-        if is_hetero(homo_lr):  # PSI + SecureBoost / coordinated LR: no coefficient vector to compare
-            block = compare_hetero_fits(theirs, ours, engines=engines, id_column=homo_lr.id_column, guest=guest)
-        else:
-            theirs.coefficients = self.reference.client.model_coefficients(theirs.job_id, "guest", guest)
-            block = compare_fits(theirs, ours, engines=engines, id_column=homo_lr.id_column)
-        return block | {
-            "job": what,
-            "job_ids": {self.reference.name: theirs.job_id, self.name: ours.job_id},
-            "wall_s": {self.reference.name: round(theirs.wall_s, 2), self.name: round(ours.wall_s, 2)},
-        }
-
-    def _on_reference(self, job: FitJob) -> FitJob:
-        """``job`` reading the same CSVs, uploaded into the reference FATE-Flow under the same names."""
-        assert self.reference is not None
-        keys = list(dict.fromkeys((t.party_id, t.name) for t in [*job.train.values(), *job.test.values()]))
-        missing = [k for k in keys if k not in self._requests]
-        if missing:
-            raise EngineError(
-                f"tables {missing} of the validated fit were not registered with the launcher engine",
-                hint="call upload_many with every table before run_many",
-            )
-        tables = dict(zip(keys, self.reference.upload_many([self._requests[k] for k in keys]), strict=True))
-
-        def on_flow(mine: Mapping[str, Table]) -> dict[str, Table]:
-            return {p: tables[(t.party_id, t.name)] for p, t in mine.items()}
-
-        return dataclasses.replace(job, train=on_flow(job.train), test=on_flow(job.test))
+    def _reference_fit(self, job: tuple[str, FitJob]) -> ReferenceFit | None:
+        """With a reference engine: the first fit as a FATE-Flow job, started now (joined after the launch)."""
+        if self.reference is None:
+            return None
+        beside = ReferenceFit(self.reference, job, self._requests, launcher_name=self.name, say=self._say)
+        beside.start()
+        return beside
 
     def _say(self, message: str) -> None:
         # One line per state change, tty or not (a launch runs for minutes); --quiet leaves the summaries.

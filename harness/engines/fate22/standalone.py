@@ -12,7 +12,7 @@ from harness.engines.fate22.client import FlowRestClient
 from harness.engines.fate22.jobs import Flow22Jobs, SingleFlow, upload_tables
 from harness.engines.fate22.mapping import Fate22Engine
 from harness.engines.fate22.server import LocalFlowServer
-from harness.engines.jobs import run_jobs
+from harness.engines.jobs import DEFAULT_PACE, Pace, run_jobs
 from harness.engines.upload_records import UploadRecords
 from harness.progress import Progress
 
@@ -59,8 +59,9 @@ class StandaloneEngine(Fate22Engine):
         # Standalone: the server reads the controller's files directly.
         return upload_tables(self.client, requests, progress=self.progress, records=self.upload_records)
 
-    def run_many(self, jobs: Sequence[tuple[str, FitJob]]) -> list[JobResult]:
-        return run_jobs(Flow22Jobs(SingleFlow(self.client)), jobs, progress=self.progress)
+    def run_many(self, jobs: Sequence[tuple[str, FitJob]], *, pace: Pace = DEFAULT_PACE) -> list[JobResult]:
+        """``pace``: the launcher's validation beside a launch polls with a sleep that a failed launch cancels."""
+        return run_jobs(Flow22Jobs(SingleFlow(self.client)), jobs, progress=self.progress, pace=pace)
 
     def placement(self) -> None:
         """Nothing moves: the server reads the controller's files in place."""
