@@ -52,6 +52,9 @@ class SecurityConfig:
     epsilons: tuple[float, ...] = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)
     pgd_steps: int = 10
     cnn_epsilons: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3)  # MNIST pixels in [0, 1]; () skips the CNN
+    # Transfer to the federated CNN: one FATE HomoNN launcher fit per seed (the mnist-cnn scenario's)
+    cnn_transfer: bool = True
+    cnn_epochs: int = 10  # the mnist-cnn scenario's rounds (harness/scenarios/mnist_cnn.py EPOCHS)
 
     def __post_init__(self) -> None:
         problem = _first_problem(self)
@@ -100,6 +103,7 @@ def _first_problem(c: SecurityConfig) -> tuple[str, str] | None:
         ("cnn_epsilons", lambda: not c.cnn_epsilons or _numbers(c.cnn_epsilons, 0.0),
          "pixel perturbation sizes >= 0, e.g. 0,0.1,0.3"),
         ("pgd_steps", lambda: _counts((c.pgd_steps,)), "a positive number of steps"),
+        ("cnn_epochs", lambda: _counts((c.cnn_epochs,)), "a positive number of HomoNN rounds"),
     )
     return next(((key, hint) for key, valid, hint in checks if not valid()), None)
 
@@ -120,6 +124,7 @@ CI = {
     "image_batches": (1,),
     "image_steps": 200,
     "cnn_epsilons": (),
+    "cnn_transfer": False,
 }
 PRESETS: Mapping[str, Mapping[str, Any]] = {"full": {}, "ci": CI}
 

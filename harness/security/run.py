@@ -103,8 +103,24 @@ def studies(config: SecurityConfig, run_id: str, images_dir: Path) -> dict[str, 
                 mnist, config.cnn_epsilons, config.pgd_steps, config.seeds[0]))
             results["adversarial"] += cnn["rows"]
             results["mnist_cnn"] = {"accuracy": cnn["accuracy"], "held_out": 500, "training": "centralised, Adam"}
+        if mnist is not None and config.cnn_epsilons and config.cnn_transfer:
+            transfer = timed("adversarial mnist cnn transfer", lambda: cnn_transfer(config, mnist))
+            results["adversarial"] += transfer.pop("rows")
+            results["mnist_cnn_transfer"] = transfer
     results["timings_s"]["total"] = round(time.monotonic() - started, 1)
     return results
+
+
+def cnn_transfer(config: SecurityConfig, mnist: Path) -> dict[str, Any]:
+    """Transfer from one lender's surrogate CNN to the federated CNN that FATE's launcher trains."""
+    from harness.engines.fate22.launcher import LauncherEngine
+    from harness.security.cnn_transfer import run_cnn_transfer
+
+    work = config.work_dir / "security" / "cnn"
+    engine = LauncherEngine(work / "launcher")
+    engine.start()
+    return run_cnn_transfer(engine, engine.work_dir, mnist, config.seeds, config.cnn_epochs, config.cnn_epsilons,
+                            config.pgd_steps)
 
 
 def trained_models(arrays: PartyArrays, settings: Any) -> dict[str, Model]:
