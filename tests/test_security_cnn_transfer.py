@@ -1,6 +1,6 @@
 """Transfer attacks on the MNIST CNN: the attack step on small in-process models, and (marker ``fate``) the
-whole study with the federated CNN trained by FATE HomoNN through the launcher, CI-sized (40 digits per class,
-one round, two seeds: a few batches per party)."""
+whole study with the federated CNN trained by FATE HomoNN through the launcher, CI-sized (100 digits per class,
+three rounds of 9 batches per party, two seeds)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ MNIST = ROOT / "data" / "mnist" / "mnist_5k.csv.gz"
 def small() -> dict:
     [data] = cnn_transfer.seed_data(MNIST, (42,), per_class=30)
     settings = cnn_transfer.settings_for(42, epochs=3)
-    torch.set_num_threads(1)
     central, central_acc = cnn_transfer.trained(settings, pd.concat(list(data.parts.values())), data)
     surrogate, surrogate_acc = cnn_transfer.trained(settings, data.parts[data.parties[0]], data)
     x, y = (torch.from_numpy(a) for a in data.arrays(data.test))
@@ -55,13 +54,15 @@ def test_transfer_to_the_federated_cnn_that_fate_trains(tmp_path: Path) -> None:
 
     engine = LauncherEngine(tmp_path / "launcher", progress=False)
     engine.start()
-    out = cnn_transfer.run_cnn_transfer(engine, engine.work_dir, MNIST, (42, 43), epochs=1, epsilons=(0.0, 0.3),
-                                        steps=3, per_class=40)
+    out = cnn_transfer.run_cnn_transfer(engine, engine.work_dir, MNIST, (42, 43), epochs=3, epsilons=(0.0, 0.3),
+                                        steps=3, per_class=100)
     assert out["federated_engine"] == "fate-2.2-launcher"
     for seed in out["models"]:
         # The attacked parameters are FATE's: they predict what FATE's guest predicted on every test digit.
         assert seed["same_predictions_as_fate"] == 1.0, seed
-        assert seed["federated"] > 0.15 and seed["surrogate_rows"] < seed["test_rows"] * 2
+        assert seed["federated"] > 0.3
+        # The surrogate saw one party's third of the training digits (the test set is a fifth of all).
+        assert abs(3 * seed["surrogate_rows"] - 4 * seed["test_rows"]) <= 3, seed
     rows = {(r["model"], r["attack"], r["epsilon"], r.get("crafted")): r for r in out["rows"]}
     for model in cnn_transfer.TARGETS:
         assert rows[(model, "transfer", 0.0, "fgsm")]["success_rate"] == 0.0

@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sec.add_argument("--run-id", help="report directory name (default security-<time>)")
     sec.add_argument("--rounds", type=int, help="cost rounds per case (full: 3)")
     sec.add_argument("--no-homolr-check", action="store_true", help="skip the real FATE HomoLR launcher fit")
+    sec.add_argument("--no-cnn-transfer", action="store_true",
+                     help="skip the transfer attack on the federated MNIST CNN (FATE HomoNN launcher fits)")
     for flag, _, text in SIZED:
         sec.add_argument(flag, help=text)
 
@@ -49,6 +51,8 @@ def command(args: argparse.Namespace) -> int:
                   "cost_rounds": args.rounds}
     if args.no_homolr_check:
         overrides["homolr_check"] = False
+    if args.no_cnn_transfer:
+        overrides["cnn_transfer"] = False
     run_dir = run_security(security_config(args.preset, **overrides))
     print(json.dumps({"report": str(run_dir / "security.md"), "results": str(run_dir / "security.json")}))
     return 0

@@ -140,7 +140,7 @@ def one_seed(targets: dict[str, torch.nn.Module], surrogate: torch.nn.Module, x:
 
 def run_cnn_transfer(engine: Engine, work_dir: Path, mnist: Path, seeds: Sequence[int], epochs: int,
                      epsilons: Sequence[float], steps: int, per_class: int | None = None,
-                     threads: int = 1) -> dict[str, Any]:
+                     threads: int = 2) -> dict[str, Any]:
     """The ``adversarial`` rows of the three CNNs over ``seeds``, and what each seed's models scored."""
     data = seed_data(mnist, seeds, per_class)
     settings = [settings_for(s, epochs) for s in seeds]

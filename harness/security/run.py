@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, DataError
 from harness.model.logreg import LocalLogisticRegression
 from harness.report.results import to_jsonable
 from harness.security import adversarial, cost, leakage, poisoning
@@ -43,6 +43,8 @@ def run_security(config: SecurityConfig) -> Path:
 def studies(config: SecurityConfig, run_id: str, images_dir: Path) -> dict[str, Any]:
     """Every chosen study's results; PNGs made on the way go to ``images_dir``."""
     started = time.monotonic()
+    if config.mnist is not None and not config.mnist.is_file():  # before minutes of other studies, not after
+        raise DataError(f"MNIST sample {config.mnist} does not exist", hint="point --mnist at mnist_5k.csv.gz")
     seeds = load_seeds(config.data, config.work_dir, config.seeds)
     settings = dataclasses.replace(STUDY_MODEL, epochs=config.epochs)
     results: dict[str, Any] = {
@@ -119,8 +121,8 @@ def cnn_transfer(config: SecurityConfig, mnist: Path) -> dict[str, Any]:
     work = config.work_dir / "security" / "cnn"
     engine = LauncherEngine(work / "launcher")
     engine.start()
-    return run_cnn_transfer(engine, engine.work_dir, mnist, config.seeds, config.cnn_epochs, config.cnn_epsilons,
-                            config.pgd_steps)
+    return run_cnn_transfer(engine, engine.work_dir, mnist, config.cnn_transfer_seeds, config.cnn_epochs,
+                            config.cnn_epsilons, config.pgd_steps)
 
 
 def trained_models(arrays: PartyArrays, settings: Any) -> dict[str, Model]:
