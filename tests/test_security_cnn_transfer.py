@@ -4,6 +4,7 @@ three rounds of 9 batches per party, two seeds)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -56,6 +57,7 @@ def test_transfer_to_the_federated_cnn_that_fate_trains(tmp_path: Path) -> None:
     engine.start()
     out = cnn_transfer.run_cnn_transfer(engine, engine.work_dir, MNIST, (42, 43), epochs=3, epsilons=(0.0, 0.3),
                                         steps=3, per_class=100)
+    print(json.dumps(out, indent=1))
     assert out["federated_engine"] == "fate-2.2-launcher"
     for seed in out["models"]:
         # The attacked parameters are FATE's: they predict what FATE's guest predicted on every test digit.
@@ -70,3 +72,21 @@ def test_transfer_to_the_federated_cnn_that_fate_trains(tmp_path: Path) -> None:
         assert moved["seeds"] == 2 and 0 < moved["success_rate"] <= 1
         assert len(moved["success_rate_interval"]) == 2
         assert rows[(model, "fgsm", 0.3, None)]["success_rate"] > 0
+
+
+def test_report_shows_the_cnn_transfer_rows_engine_and_figure(small: dict, tmp_path: Path) -> None:
+    from harness.security.adversarial import summarize
+    from harness.security.report import render
+
+    per_seed = [cnn_transfer.one_seed({"mnist_cnn_centralized": small["central"]}, small["surrogate"], small["x"],
+                                      small["y"], (0.0, 0.3), steps=2)] * 2
+    rows = summarize(per_seed, ("model", "attack", "epsilon", "crafted"))
+    models = [{"seed": 42, "federated": 0.5, "centralized": small["acc"][0], "surrogate": small["acc"][1],
+               "surrogate_party": "9999", "surrogate_rows": 80, "test_rows": 60, "same_predictions_as_fate": 1.0}]
+    results = {"run_id": "t", "data": {"input": "x", "sha256": "0" * 64, "features": 37, "parties": {}, "test_rows": 1},
+               "config": {"seeds": [42]}, "timings_s": {}, "adversarial": rows,
+               "mnist_cnn_transfer": {"models": models, "federated_engine": "fate-2.2-launcher", "epochs": 3}}
+    render(results, tmp_path)
+    text = (tmp_path / "security.md").read_text()
+    assert "fate-2.2-launcher" in text and "| mnist_cnn_centralized | transfer pgd | 0.3 |" in text
+    assert (tmp_path / "adversarial_mnist_cnn.png").stat().st_size > 1000
