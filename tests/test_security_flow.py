@@ -5,15 +5,19 @@ Here its un-attacked fedavg fit - the poisoning study's strength-0 arm, on the C
 embedded FATE-Flow HomoLR job run on the same seed-42 partitions (scaled, SMOTE-balanced per party, uploaded
 by the same job builder as the launcher check, harness/security/homolr_check.py) with the same settings.
 
-Bound: not 1e-6. SMOTE balances each party's labels exactly, so at FATE's zero initialisation
-(fate/ml/glm/homo/lr/client.py:354, ``init_model`` with method "zeros") every prediction is 0.5 and the bias
-gradient, mean(0.5 - y), is zero up to float32 rounding whose value depends on the summation order; FATE sums
-in the order of its table and HF's shuffled sampler (transformers/trainer.py:776, ``RandomSampler``), the
-replay in partition order. RMSprop's first step, lr * g / (sqrt((1 - alpha) g^2) + eps) (torch.optim.RMSprop,
-alpha 0.99, eps 1e-8), turns that noise into a bias step of up to lr / sqrt(0.01) = 0.2 whose size depends on
-the noise's value, and later rounds carry it on. The test therefore also runs the replay on the same rows in
-shuffled orders: FATE-Flow must land within the spread that row order alone produces (plus 1e-6), and that
-spread must itself be the first-step effect (at most ``ORDER_BOUND``), not a modelling difference.
+Bound: ``ORDER_BOUND`` = 5e-5, not 1e-6. The two fits compute the same thing in a different row order: FATE
+sums each party's full batch in the order of its table after HF's shuffled sampler
+(transformers/trainer.py:776, ``RandomSampler``), the replay in partition order; both with the same kernels
+(FATE's HomoLRModel and homo_lr_loss give the replay's gradients bit for bit on the same rows, checked at
+FATE's zero initialisation, fate/ml/glm/homo/lr/client.py:353). SMOTE balances each party's labels exactly,
+so at that initialisation every prediction is 0.5 and the bias gradient, mean(0.5 - y), is float32 rounding
+noise (measured 0, 4.7e-9, -1.3e-8 for the three parties) whose value depends on that order; RMSprop's first
+step, lr * g / (sqrt((1 - alpha) g^2) + eps) (torch.optim.RMSprop, eps 1e-8), scales noise of that size up
+to a step of ~1e-2, and later rounds mostly wash it out. The test measures that effect itself: the replay on
+the same rows in ``ORDERS`` shuffled orders (measured 4e-6 to 1.5e-5 from the partition-order fit at 10
+rounds; FATE-Flow 6.0e-6, 3 Dec 2026). FATE-Flow must be no further from the replay than the farthest
+shuffled replay, and both within ``ORDER_BOUND``; one more round of the replay moves the coefficients by far
+more than the bound (8e-3), so a replay that drifted from FATE's algorithm would fail here.
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ from harness.study.config import STUDY_MODEL, load_config
 pytestmark = pytest.mark.fate
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDERS = 6
-ORDER_BOUND = 5e-3
+ORDERS = 20
+ORDER_BOUND = 5e-5
 
 
 def flat(model: Model) -> np.ndarray:
@@ -76,10 +80,12 @@ def test_replay_fedavg_matches_fate_flow_homolr_within_the_row_order_spread(fits
     fate, replay, shuffled = fits["fate"], flat(fits["replay"]), fits["shuffled"]
     spread = float(np.abs(shuffled - replay).max())
     diff = float(np.abs(fate - replay).max())
-    low, high = np.minimum(shuffled.min(0), replay), np.maximum(shuffled.max(0), replay)
-    outside = float(np.maximum(low - fate, fate - high).max())
+    one_more = flat(federated_fit(fits["arrays"].x, fits["arrays"].y,
+                                  dataclasses.replace(fits["settings"], epochs=fits["settings"].epochs + 1)))
     print(json.dumps({"job": fits["job"], "max_abs_coef_diff": diff, "row_order_spread": spread,
-                      "outside_envelope": outside, "max_abs_coef": float(np.abs(fate).max())}))
+                      "one_more_round": float(np.abs(one_more - replay).max()),
+                      "max_abs_coef": float(np.abs(fate).max())}))
     assert float(np.abs(fate).max()) > 0.05  # a model still at zero would agree trivially
     assert spread <= ORDER_BOUND and diff <= ORDER_BOUND
-    assert outside <= 1e-6
+    assert diff <= spread
+    assert float(np.abs(one_more - replay).max()) > 20 * ORDER_BOUND
