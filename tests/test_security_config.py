@@ -14,6 +14,8 @@ def test_presets_and_text_overrides() -> None:
     assert full.key_bits == (1024, 2048, 3072) and full.features == (37, 200, 1000) and full.parties == (3, 5, 10)
     ci = security_config("ci", key_bits="1024,2048", epsilons="0,0.5")
     assert ci.key_bits == (1024, 2048) and ci.epsilons == (0.0, 0.5) and ci.seeds == (42, 43, 44)
+    assert not ci.cnn_transfer and full.cnn_transfer and full.cnn_epochs == 10
+    assert security_config(cnn_transfer_seeds="7,8").cnn_transfer_seeds == (7, 8)
 
 
 @pytest.mark.parametrize(

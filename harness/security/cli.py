@@ -14,6 +14,7 @@ SIZED = (
     ("--label-flip", "label_flip", "percent of the attacker's labels flipped, 0-100 (full: 0,25,50,100)"),
     ("--scaling", "scaling", "update scale factors k (full: 1,3,10,100)"),
     ("--epsilons", "epsilons", "adversarial perturbation sizes, >= 0 (full: 0,0.05,0.1,0.25,0.5,1)"),
+    ("--cnn-seeds", "cnn_transfer_seeds", "seeds of the transfer attack on the federated MNIST CNN (full: 42,43,44)"),
     ("--studies", "studies", "which studies: cost,leakage,poisoning,adversarial (default all)"),
 )
 
