@@ -49,6 +49,9 @@ def test_one_launch_counts_every_protection_and_matches_fate_homolr(tmp_path: Pa
     arrays = load_seeds(ROOT / "data" / "loan_2011q4_head5k.csv", tmp_path / "work", (42,))[0]
     rows = {r["protection"]: r for r in cost.run_cost(config, arrays, tmp_path / "cost")}
     plain, masked, paillier = rows["plaintext"], rows["secure_aggregation"], rows["paillier"]
+    for row in rows.values():  # the acceptance keys of security.json's ``cost``
+        assert set(row) >= {"protection", "key_bits", "features", "parties", "seconds_per_round", "encrypt_s",
+                            "aggregate_s", "decrypt_s", "bytes_per_party_per_round"}, row
     assert paillier["bytes_per_party_per_round"] >= paillier["min_bytes_per_party_per_round"]
     assert 3.5 < paillier["ratio_to_min"] < 4.5
     sent = [r["bytes_per_party_per_round"] for r in (plain, masked, paillier)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -45,6 +45,8 @@ class LocalFit:
     predictions: np.ndarray  # on the test rows, after the last epoch
     test_accuracy: tuple[float, ...]  # after every epoch
     epoch_seconds: tuple[float, ...]  # training time of every epoch (scoring excluded)
+    # The trained model (the security study attacks it); not part of a fit's identity.
+    model: torch.nn.Module | None = field(default=None, compare=False, repr=False)
 
 
 def train_local(
@@ -81,4 +83,4 @@ def train_local(
         predictions = predict(model, x_test)
         accuracy.append(float(np.mean(predictions == y_test)))
         on_epoch(epoch + 1, accuracy[-1])
-    return LocalFit(predictions, tuple(accuracy), tuple(seconds))
+    return LocalFit(predictions, tuple(accuracy), tuple(seconds), model)

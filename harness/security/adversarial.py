@@ -58,11 +58,14 @@ def one_seed(targets: dict[str, Model], surrogate: Model, x: np.ndarray, y: np.n
     return out
 
 
-def summarize(per_seed: Sequence[dict[tuple[str, str, float], float]]) -> list[dict[str, Any]]:
+def summarize(per_seed: Sequence[dict[tuple[Any, ...], float]],
+              names: Sequence[str] = ("model", "attack", "epsilon")) -> list[dict[str, Any]]:
+    """One row per key: its fields named by ``names`` (a shorter key fills the first ones), mean and interval."""
     rows = []
     for key in per_seed[0]:
         values = [s[key] for s in per_seed if np.isfinite(s[key])]
         interval = t_interval(values)
-        rows.append({"model": key[0], "attack": key[1], "epsilon": key[2], "success_rate": interval["mean"],
-                     "success_rate_interval": [interval.get("low"), interval.get("high")], "seeds": len(values)})
+        rows.append(dict(zip(names, key, strict=False)) | {
+            "success_rate": interval["mean"], "success_rate_interval": [interval.get("low"), interval.get("high")],
+            "seeds": len(values)})
     return rows

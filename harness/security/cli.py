@@ -14,6 +14,7 @@ SIZED = (
     ("--label-flip", "label_flip", "percent of the attacker's labels flipped, 0-100 (full: 0,25,50,100)"),
     ("--scaling", "scaling", "update scale factors k (full: 1,3,10,100)"),
     ("--epsilons", "epsilons", "adversarial perturbation sizes, >= 0 (full: 0,0.05,0.1,0.25,0.5,1)"),
+    ("--cnn-seeds", "cnn_transfer_seeds", "seeds of the transfer attack on the federated MNIST CNN (full: 42,43,44)"),
     ("--studies", "studies", "which studies: cost,leakage,poisoning,adversarial (default all)"),
 )
 
@@ -36,6 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sec.add_argument("--run-id", help="report directory name (default security-<time>)")
     sec.add_argument("--rounds", type=int, help="cost rounds per case (full: 3)")
     sec.add_argument("--no-homolr-check", action="store_true", help="skip the real FATE HomoLR launcher fit")
+    sec.add_argument("--no-cnn-transfer", action="store_true",
+                     help="skip the transfer attack on the federated MNIST CNN (FATE HomoNN launcher fits)")
     for flag, _, text in SIZED:
         sec.add_argument(flag, help=text)
 
@@ -49,6 +52,8 @@ def command(args: argparse.Namespace) -> int:
                   "cost_rounds": args.rounds}
     if args.no_homolr_check:
         overrides["homolr_check"] = False
+    if args.no_cnn_transfer:
+        overrides["cnn_transfer"] = False
     run_dir = run_security(security_config(args.preset, **overrides))
     print(json.dumps({"report": str(run_dir / "security.md"), "results": str(run_dir / "security.json")}))
     return 0

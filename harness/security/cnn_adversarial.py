@@ -32,18 +32,18 @@ def train(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> SmallCNN:
     return model.eval()
 
 
-def _signed_gradient(model: SmallCNN, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _signed_gradient(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     x = x.clone().requires_grad_(True)
     torch.nn.functional.cross_entropy(model(x), y).backward()
     assert x.grad is not None
     return x.grad.sign()
 
 
-def fgsm(model: SmallCNN, x: torch.Tensor, y: torch.Tensor, epsilon: float) -> torch.Tensor:
+def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float) -> torch.Tensor:
     return (x + epsilon * _signed_gradient(model, x, y)).clamp(0, 1)
 
 
-def pgd(model: SmallCNN, x: torch.Tensor, y: torch.Tensor, epsilon: float, steps: int) -> torch.Tensor:
+def pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, steps: int) -> torch.Tensor:
     adv = x.clone()
     for _ in range(steps):
         adv = adv + 2.5 * epsilon / steps * _signed_gradient(model, adv, y)

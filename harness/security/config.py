@@ -53,6 +53,10 @@ class SecurityConfig:
     epsilons: tuple[float, ...] = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)
     pgd_steps: int = 10
     cnn_epsilons: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3)  # MNIST pixels in [0, 1]; () skips the CNN
+    # Transfer to the federated CNN: one FATE HomoNN launcher fit per seed (the mnist-cnn scenario's)
+    cnn_transfer: bool = True
+    cnn_transfer_seeds: tuple[int, ...] = (42, 43, 44)  # each: one HomoNN fit + two in-process CNNs (minutes)
+    cnn_epochs: int = 10  # the mnist-cnn scenario's rounds (harness/scenarios/mnist_cnn.py EPOCHS)
 
     def __post_init__(self) -> None:
         refuse_first_invalid(self, "security setting", _checks(self))
@@ -98,6 +102,8 @@ def _checks(c: SecurityConfig) -> tuple[Check, ...]:
         ("cnn_epsilons", lambda: not c.cnn_epsilons or _numbers(c.cnn_epsilons, 0.0),
          "pixel perturbation sizes >= 0, e.g. 0,0.1,0.3"),
         ("pgd_steps", lambda: _counts((c.pgd_steps,)), "a positive number of steps"),
+        ("cnn_epochs", lambda: _counts((c.cnn_epochs,)), "a positive number of HomoNN rounds"),
+        ("cnn_transfer_seeds", lambda: _counts(c.cnn_transfer_seeds, 0), "non-negative integers, e.g. 42,43,44"),
     )
 
 
@@ -117,11 +123,12 @@ CI = {
     "image_batches": (1,),
     "image_steps": 200,
     "cnn_epsilons": (),
+    "cnn_transfer": False,
 }
 PRESETS: Mapping[str, Mapping[str, Any]] = {"full": {}, "ci": CI}
 
 _PATHS = ("data", "work_dir", "reports_dir", "mnist")
-_TUPLES_INT = ("seeds", "key_bits", "features", "parties", "batch_sizes", "image_batches")
+_TUPLES_INT = ("seeds", "key_bits", "features", "parties", "batch_sizes", "image_batches", "cnn_transfer_seeds")
 _TUPLES_FLOAT = ("label_flip", "scaling", "epsilons", "cnn_epsilons")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.engines.base import FitJob, Roles
+from harness.engines.base import Engine, FitJob, Roles
 from harness.engines.fate22.launcher import LauncherEngine
 from harness.model.logreg import HomoLRSettings
 from harness.model.metrics import binary_metrics
@@ -28,21 +28,27 @@ from harness.security.replay import federated_fit
 from harness.study.tables import upload_request
 
 
-def run_homolr(arrays: PartyArrays, settings: HomoLRSettings, roles: Roles, rounds: int,
-               work_dir: Path) -> dict[str, Any]:
+def homolr_job(engine: Engine, arrays: PartyArrays, settings: HomoLRSettings, roles: Roles,
+               tables_dir: Path) -> FitJob:
+    """The replay's inputs as a FATE HomoLR fit on ``engine``: each party's scaled, balanced rows, the test set."""
     data = arrays.seed_data
-    settings = dataclasses.replace(settings, epochs=rounds)
-    tables_dir = work_dir / "tables"
     requests = [upload_request(p, data.federated[p].rows, data.features, tables_dir, f"security_train_p{p}",
                                label=data.label, id_column=data.id_column) for p in data.parties]
     requests += [upload_request(p, data.test_pooled, data.features, tables_dir, "security_test",
                                 label=data.label, id_column=data.id_column) for p in data.parties]
-    engine = LauncherEngine(work_dir / "launcher")
-    engine.start()
     tables = engine.upload_many(requests)
     train = {t.party_id: t for t in tables[: len(data.parties)]}
     test = {t.party_id: t for t in tables[len(data.parties):]}
-    job = FitJob(roles=roles, train=train, test=test, model=settings, label=data.label, id_column=data.id_column)
+    return FitJob(roles=roles, train=train, test=test, model=settings, label=data.label, id_column=data.id_column)
+
+
+def run_homolr(arrays: PartyArrays, settings: HomoLRSettings, roles: Roles, rounds: int,
+               work_dir: Path) -> dict[str, Any]:
+    settings = dataclasses.replace(settings, epochs=rounds)
+    data = arrays.seed_data
+    engine = LauncherEngine(work_dir / "launcher")
+    engine.start()
+    job = homolr_job(engine, arrays, settings, roles, work_dir / "tables")
     [result] = engine.run_many([("security: FATE HomoLR", job)])
     replay = federated_fit(arrays.x, arrays.y, settings)
     fate_w = np.array(result.coefficients["weight"])

@@ -94,8 +94,8 @@ def plot_adversarial(rows: Sequence[Mapping[str, Any]], path: Path) -> Path | No
         return None
     fig = Figure(figsize=(6.5, 3.8))
     ax = fig.subplots()
-    # The MNIST CNN's epsilon is in pixels, not standard deviations: it has its own table rows, no line here.
-    for model in dict.fromkeys(r["model"] for r in rows if r["model"] != "mnist_cnn"):
+    # The MNIST CNNs' epsilon is in pixels, not standard deviations: their own table rows and figure.
+    for model in dict.fromkeys(r["model"] for r in rows if not r["model"].startswith("mnist_cnn")):
         for attack in ("fgsm", "pgd", "transfer"):
             line = sorted((r for r in rows if r["model"] == model and r["attack"] == attack),
                           key=lambda r: r["epsilon"])
@@ -103,6 +103,48 @@ def plot_adversarial(rows: Sequence[Mapping[str, Any]], path: Path) -> Path | No
             ax.plot([r["epsilon"] for r in line], [r["success_rate"] for r in line], style, label=f"{model} {attack}")
     return save_line_plot(fig, ax, path, xlabel="epsilon (standard deviations, L-infinity)", ylabel="success rate",
                           legend_size=7, dpi=DPI)
+
+
+def plot_cnn_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
+    """The federated and centralised MNIST CNNs: white-box vs transferred from one lender's surrogate."""
+    chosen = [r for r in rows if r["model"] in ("mnist_cnn_federated", "mnist_cnn_centralized")]
+    if not chosen:
+        return None
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    styles = {"fgsm": "o-", "pgd": "x-", "transfer fgsm": "s:", "transfer pgd": "d:"}
+    for model in dict.fromkeys(r["model"] for r in chosen):
+        for attack, style in styles.items():
+            line = sorted((r for r in chosen if r["model"] == model and _attack_name(r) == attack),
+                          key=lambda r: r["epsilon"])
+            if not line:
+                continue
+            ys = [r["success_rate"] for r in line]
+            err = [[max(0.0, y - (r["success_rate_interval"][0] if r["success_rate_interval"][0] is not None
+                                  else y)) for y, r in zip(ys, line, strict=True)],
+                   [max(0.0, (r["success_rate_interval"][1] if r["success_rate_interval"][1] is not None
+                              else y) - y) for y, r in zip(ys, line, strict=True)]]
+            ax.errorbar([r["epsilon"] for r in line], ys, yerr=err, fmt=style, capsize=3,
+                        label=f"{model.removeprefix('mnist_cnn_')} {attack}")
+    return save_line_plot(fig, ax, path, xlabel="epsilon (pixels in [0, 1], L-infinity)", ylabel="success rate",
+                          legend_size=7, dpi=DPI)
+
+
+def _attack_name(row: Mapping[str, Any]) -> str:
+    return f"{row['attack']} {row['crafted']}" if row.get("crafted") else row["attack"]
+
+
+def cnn_transfer_text(info: Mapping[str, Any]) -> list[str]:
+    seeds = info["models"]
+    mean = {k: sum(m[k] for m in seeds) / len(seeds) for k in ("federated", "centralized", "surrogate")}
+    return [f"MNIST CNNs (`mnist_cnn_federated` / `mnist_cnn_centralized`, the mnist-cnn scenario's model, data "
+            f"and {info['epochs']} rounds): the federated CNN trained by FATE HomoNN on **{info['federated_engine']}** "
+            f"(its parameters predict what FATE's guest predicted on "
+            f"{min(m['same_predictions_as_fate'] for m in seeds):.1%} of the test digits), the centralised one "
+            f"in-process; the surrogate by party {seeds[0]['surrogate_party']} on its own partition only "
+            f"({seeds[0]['surrogate_rows']:,} digits). Mean test accuracy over {len(seeds)} seeds: federated "
+            f"{mean['federated']:.3f}, centralised {mean['centralized']:.3f}, surrogate {mean['surrogate']:.3f}. "
+            "`transfer (fgsm|pgd)`: crafted on the surrogate, success against the target.", ""]
 
 
 # ------------------------------------------------------------------------------------------ markdown
@@ -136,12 +178,18 @@ def render(results: Mapping[str, Any], out_dir: Path) -> list[Path]:
                   "pixels (0-1), one seed, accuracy "
                   f"{results.get('mnist_cnn', {}).get('accuracy', float('nan')):.3f} on 500 held-out digits.", ""]
         lines += ["| model | attack | epsilon | success rate |", "|---|---|---|---|"]
-        lines += [f"| {r['model']} | {r['attack']} | {r['epsilon']:g} | {_interval(r, 'success_rate')} |"
+        lines += [f"| {r['model']} | {_attack_name(r)} | {r['epsilon']:g} | {_interval(r, 'success_rate')} |"
                   for r in results["adversarial"]]
         figure = plot_adversarial(results["adversarial"], out_dir / "adversarial.png")
         if figure:
             figures.append(figure)
             lines += ["", f"![adversarial]({figure.name})", ""]
+        if "mnist_cnn_transfer" in results:
+            lines += ["", *cnn_transfer_text(results["mnist_cnn_transfer"])]
+            figure = plot_cnn_transfer(results["adversarial"], out_dir / "adversarial_mnist_cnn.png")
+            if figure:
+                figures.append(figure)
+                lines += [f"![adversarial mnist cnn]({figure.name})", ""]
     lines += ["## Published anchors", "", *(f"- {a}" for a in ANCHORS),
               "", "docs/security-study.md compares them with these numbers and gives each study's threat model.", ""]
     (out_dir / "security.md").write_text("\n".join(lines))

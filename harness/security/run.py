@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, DataError
 from harness.model.logreg import LocalLogisticRegression
 from harness.report.results import to_jsonable
 from harness.security import adversarial, cost, leakage, poisoning
@@ -43,6 +43,8 @@ def run_security(config: SecurityConfig) -> Path:
 def studies(config: SecurityConfig, run_id: str, images_dir: Path) -> dict[str, Any]:
     """Every chosen study's results; PNGs made on the way go to ``images_dir``."""
     started = time.monotonic()
+    if config.mnist is not None and not config.mnist.is_file():  # before minutes of other studies, not after
+        raise DataError(f"MNIST sample {config.mnist} does not exist", hint="point --mnist at mnist_5k.csv.gz")
     seeds = load_seeds(config.data, config.work_dir, config.seeds)
     settings = dataclasses.replace(STUDY_MODEL, epochs=config.epochs)
     results: dict[str, Any] = {
@@ -103,8 +105,24 @@ def studies(config: SecurityConfig, run_id: str, images_dir: Path) -> dict[str, 
                 mnist, config.cnn_epsilons, config.pgd_steps, config.seeds[0]))
             results["adversarial"] += cnn["rows"]
             results["mnist_cnn"] = {"accuracy": cnn["accuracy"], "held_out": 500, "training": "centralised, Adam"}
+        if mnist is not None and config.cnn_epsilons and config.cnn_transfer:
+            transfer = timed("adversarial mnist cnn transfer", lambda: cnn_transfer(config, mnist))
+            results["adversarial"] += transfer.pop("rows")
+            results["mnist_cnn_transfer"] = transfer
     results["timings_s"]["total"] = round(time.monotonic() - started, 1)
     return results
+
+
+def cnn_transfer(config: SecurityConfig, mnist: Path) -> dict[str, Any]:
+    """Transfer from one lender's surrogate CNN to the federated CNN that FATE's launcher trains."""
+    from harness.engines.fate22.launcher import LauncherEngine
+    from harness.security.cnn_transfer import run_cnn_transfer
+
+    work = config.work_dir / "security" / "cnn"
+    engine = LauncherEngine(work / "launcher")
+    engine.start()
+    return run_cnn_transfer(engine, engine.work_dir, mnist, config.cnn_transfer_seeds, config.cnn_epochs,
+                            config.cnn_epsilons, config.pgd_steps)
 
 
 def trained_models(arrays: PartyArrays, settings: Any) -> dict[str, Model]:
