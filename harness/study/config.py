@@ -210,6 +210,11 @@ def load_config(path: Path | None = None, **overrides: Any) -> StudyConfig:
     if "engine" not in raw and "inventory" not in raw and isinstance(raw.get("scenario"), str):
         # ... and engine: the deep-learning scenarios' per-round curves come from the launcher.
         raw["engine"] = get_scenario(raw["scenario"]).default_engine
+    if "seeds" not in raw and raw.get("engine") == "launcher" and isinstance(raw.get("scenario"), str):
+        # ... and seeds: a scenario whose seeds cost minutes each states how many fit the 15-minute budget.
+        seeds = get_scenario(raw["scenario"]).launcher_seeds
+        if seeds is not None:
+            raw["seeds"] = seeds
     known = {f.name for f in dataclasses.fields(StudyConfig)}
     unknown = sorted(set(raw) - known)
     if unknown:

@@ -87,6 +87,8 @@ class Scenario(ABC):
     id_column: ClassVar[str]
     # The engine a run uses unless told otherwise (StudyConfig's own default is standalone).
     default_engine: ClassVar[str] = "standalone"
+    # Seeds of a launcher run unless told otherwise; None: the launcher's default (10).
+    launcher_seeds: ClassVar[int | None] = None
 
     @abstractmethod
     def load(self, config: StudyConfig) -> Dataset:
