@@ -101,11 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds",
         help="how many seeds (seed, seed+1, ...), each redrawing split, partitions and SMOTE; with more than one "
         "the report gives intervals, paired comparisons and claim verdicts (default 10 with the launcher "
-        "engine, 1 with FATE-Flow engines)",
+        "engine, fewer where a scenario's seeds cost more, e.g. 6 for imdb-lstm; 1 with FATE-Flow engines)",
     )
     exp.add_argument("--epochs", type=int, help="HomoLR epochs (default 20); for the deep-learning scenarios the "
                      "federated rounds of one local epoch each, and the in-process arms' epochs (default: the "
-                     "scenario's, e.g. 10 for mnist-cnn)")
+                     "scenario's, e.g. 20 for mnist-cnn)")
     exp.add_argument("--no-sweep", action="store_true", help="skip the two-party distribution sweep (5 FATE jobs)")
     exp.add_argument(
         "--engine",

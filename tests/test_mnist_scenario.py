@@ -34,6 +34,14 @@ def test_listed_with_its_own_default_data() -> None:
     assert load_config(scenario="mnist-cnn", engine="standalone").engine == "standalone"
 
 
+def test_a_scenario_may_run_fewer_seeds_on_the_launcher_unless_told() -> None:
+    # imdb-lstm states 6 (its 15-minute budget); an explicit count or a FATE-Flow engine still wins.
+    assert load_config(scenario="imdb-lstm").seeds == 6
+    assert load_config(scenario="imdb-lstm", seeds=10).seeds == 10
+    assert load_config(scenario="imdb-lstm", engine="standalone").seeds == 1
+    assert load_config(scenario="mnist-cnn").seeds == 10 and load_config(scenario="thucnews-cnn").seeds == 10
+
+
 def test_stratified_test_split_and_iid_thirds(dataset) -> None:  # noqa: ANN001
     config = load_config(scenario="mnist-cnn")
     assert isinstance(SCENARIO.partitioner(config), SizePartitioner)
@@ -48,6 +56,15 @@ def test_stratified_test_split_and_iid_thirds(dataset) -> None:  # noqa: ANN001
         assert len(counts) == 10 and counts.max() - counts.min() <= 2
     again = SCENARIO.seed_data(dataset, config)
     assert all(data.parts[p]["sample_id"].tolist() == again.parts[p]["sample_id"].tolist() for p in data.parties)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.1])
+def test_the_shipped_dirichlet_configs_skew_the_digits_over_the_parties(alpha: float) -> None:
+    config = load_config(ROOT / "configs" / f"mnist-dirichlet-{alpha}.yml")
+    partitioner = SCENARIO.partitioner(config)
+    assert config.scenario == "mnist-cnn" and config.engine == "launcher" and config.seeds == 10
+    assert isinstance(partitioner, DirichletPartitioner)
+    assert (partitioner.alpha, partitioner.label, partitioner.party_ids) == (alpha, "digit", ("9999", "9998", "10000"))
 
 
 def test_dirichlet_partition_skews_labels(dataset) -> None:  # noqa: ANN001
@@ -112,7 +129,7 @@ def test_report_renders_with_the_scenario_sections(dataset, tmp_path: Path) -> N
 def test_run_nn_settings_go_over_the_scenarios_own() -> None:
     own = SCENARIO.model_settings(load_config(scenario="mnist-cnn"))
     tuned = SCENARIO.model_settings(load_config(scenario="mnist-cnn", nn={"epochs": 2, "aggregator": "plaintext"}))
-    assert (own.epochs, own.aggregator) == (10, "secure_aggregate")
+    assert (own.epochs, own.aggregator) == (20, "secure_aggregate")
     assert (tuned.epochs, tuned.aggregator, tuned.layers) == (2, "plaintext", own.layers)
 
 

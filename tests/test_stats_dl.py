@@ -19,6 +19,7 @@ import pytest
 from scipy import stats
 
 from harness.model.multiclass import multiclass_metrics
+from harness.report import seed_figures
 from harness.report import seeds as report_seeds
 from harness.report.results import to_jsonable
 from harness.scenarios.imdb_lstm import SCENARIO as IMDB
@@ -219,3 +220,30 @@ def test_a_written_deep_learning_report_opens_with_the_accuracy_claims(tmp_path:
 ])
 def test_the_report_says_what_a_seed_redraws(extra: dict[str, Any], text: str) -> None:
     assert report_seeds.redraws_text(extra) == text
+
+
+def _with_sweep(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs with a two-split sweep of the federated arm (its own metrics per split)."""
+    for run in runs:
+        fed = run["arms"]["federated"]
+        run["sweep"] = [{"ratio": list(r), "parties": ["9999", "9998"], "federated": copy.deepcopy(fed)}
+                        for r in ((0.2, 0.8), (0.5, 0.5))]
+    return runs
+
+
+def test_a_deep_learning_sweep_across_seeds_uses_accuracy_and_the_macro_metrics() -> None:
+    results = dl_merged(_with_sweep(dl_runs(4)), MNIST.stats_plan(StudyConfig()))
+    table = report_seeds.sweep_table(results)
+    assert table.headers[2:] == ["Accuracy [95%]", "Macro F1 [95%]", "Macro precision [95%]",
+                                 "Macro recall [95%]", "Seeds"]
+    assert table.rows and all("[" in cell for row in table.rows for cell in row[2:6])
+    plan = seed_figures.plan(results)
+    assert plan.caption.startswith("Figure 4-3 across seeds: accuracy and macro F1 per split")
+    assert "AUC" not in "\n".join(report_seeds.markdown_sections(results))
+
+
+def test_the_lending_club_sweep_across_seeds_keeps_its_columns() -> None:
+    results = to_jsonable({**copy.deepcopy(synthetic_runs(3)[0]), **aggregate(synthetic_runs(3))})
+    assert report_seeds.sweep_table(results).headers[2:] == [
+        "AUC [95%]", "Specificity [95%]", "KS [95%]", "Recall [95%]", "F1 [95%]", "Seeds"]
+    assert seed_figures.plan(results).caption.startswith("Figure 4-3 across seeds: AUC and specificity per split")

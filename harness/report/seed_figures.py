@@ -21,8 +21,13 @@ from harness.report import plot_style as plots
 from harness.report import results as rr
 
 FILE = "sweep_seeds.png"
-#: Panels of the figure: the two metrics figure 4-3 draws.
-PANELS: tuple[tuple[str, str], ...] = (("auc", "AUC"), ("specificity", "Specificity"))
+
+
+def panels(results: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The figure's two panels: the run's primary and second metric (AUC and specificity for Lending
+    Club, as figure 4-3 draws them; accuracy and macro F1 for the deep-learning scenarios)."""
+    ms = rr.metric_set(results)
+    return rf.metric_columns(ms.primary, ms.second)
 
 Cell = Mapping[str, Any] | None
 
@@ -106,22 +111,24 @@ def _draw_reference(ax: Any, cell: Cell) -> list[float]:
 
 def plan(results: Mapping[str, Any]) -> plots.FigurePlan:
     """The figure as a plan for the report (drawn, or skipped with the reason)."""
-    caption = "Figure 4-3 across seeds: AUC and specificity per split, mean and 95% interval"
+    drawn = panels(results)
+    caption = (f"Figure 4-3 across seeds: {' and '.join(rf.metric_word(k) for k, _ in drawn)} per split, "
+               "mean and 95% interval")
     rows = [r for r in results.get("sweep_intervals") or [] if isinstance(r, Mapping)]
     if not rows:
         return plots.FigurePlan(FILE, caption, None, "no sweep across seeds in this run")
     arms = list(dict.fromkeys(k for r in rows for k, v in r.items() if isinstance(v, Mapping)
                               and (k in (rr.FEDERATED, rr.CENTRALIZED) or str(k).startswith(rr.LOCAL_PREFIX))))
     labels = [str(r.get("split") or rf.split_label(r.get("ratio") or [])) for r in rows]
-    panels = {title: {rr.arm_label(a, results): [(r.get(a) or {}).get(key) for r in rows] for a in arms}
-              for key, title in PANELS}
+    series = {title: {rr.arm_label(a, results): [(r.get(a) or {}).get(key) for r in rows] for a in arms}
+              for key, title in drawn}
     if not any(isinstance(c, Mapping) and rf.is_number(c.get("mean"))
-               for series in panels.values() for cells in series.values() for c in cells):
+               for by_arm in series.values() for cells in by_arm.values() for c in cells):
         return plots.FigurePlan(FILE, caption, None, "no split produced metrics in any seed")
     cen = (results.get("intervals") or {}).get(rr.CENTRALIZED) or {}
-    refs = {title: cen.get(key) for key, title in PANELS}
+    refs = {title: cen.get(key) for key, title in drawn}
     parties = rr.common_parties(rows)
     n = len(results.get("seeds") or []) or None
     return plots.FigurePlan(FILE, caption, lambda p: plot_sweep_bands(
-        labels, panels, p, references=refs, highlight=rr.arm_label(rr.FEDERATED, results), parties=parties,
+        labels, series, p, references=refs, highlight=rr.arm_label(rr.FEDERATED, results), parties=parties,
         n_seeds=n))

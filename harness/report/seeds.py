@@ -22,9 +22,6 @@ from harness.report.markup import Table
 
 SHOWN, REFUTED = "shown", "refuted"
 _SPLIT = re.compile(r"[\d.]+(/[\d.]+)+")
-#: Metrics of the sweep table: the two figure 4-3 draws, then the rest of the headline metrics.
-SWEEP_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("auc", "AUC"), ("specificity", "Specificity"), ("ks", "KS"), ("recall", "Recall"), ("f1", "F1"))
 
 
 def has_seeds(results: Mapping[str, Any]) -> bool:
@@ -151,19 +148,28 @@ def _sweep_arms(row: Mapping[str, Any]) -> list[str]:
             and (k in (rr.FEDERATED, rr.CENTRALIZED) or str(k).startswith(rr.LOCAL_PREFIX))]
 
 
+def sweep_columns(results: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Metrics of the sweep table: the two its figure draws (the run's primary and second metric), then
+    the rest of its headline: AUC, specificity, KS, recall, F1 for Lending Club; accuracy, macro F1,
+    macro precision, macro recall for the deep-learning scenarios."""
+    ms = rr.metric_set(results)
+    return rf.metric_columns(*dict.fromkeys((ms.primary, ms.second, *ms.headline)))
+
+
 def sweep_table(results: Mapping[str, Any]) -> Table:
     rows = results.get("sweep_intervals") or []
+    columns = sweep_columns(results)
     parties = {tuple(r.get("parties") or ()) for r in rows}
     who = "/".join(next(iter(parties))) if len(parties) == 1 and next(iter(parties)) else ""
     t = Table("seed-sweep", [f"Split {who} (%)".replace("  ", " "), "Arm",
-                             *(f"{h} [95%]" for _, h in SWEEP_COLUMNS), "Seeds"],
-              "rl" + "r" * (len(SWEEP_COLUMNS) + 1))
+                             *(f"{h} [95%]" for _, h in columns), "Seeds"],
+              "rl" + "r" * (len(columns) + 1))
     for r in rows:
         for arm in _sweep_arms(r):
             cells = r[arm]
             t.rows.append([str(r.get("split", rf.split_label(r.get("ratio") or []))), _label(arm, results),
-                           *(_interval_cell(cells.get(k), with_std=False) for k, _ in SWEEP_COLUMNS),
-                           _n_text([cells.get(k) for k, _ in SWEEP_COLUMNS])])
+                           *(_interval_cell(cells.get(k), with_std=False) for k, _ in columns),
+                           _n_text([cells.get(k) for k, _ in columns])])
     return t
 
 
