@@ -13,30 +13,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_launcher import MAIN, SWEEP, job  # the same two planned fits as the launch tests
 
 from harness.cli import main
-from harness.engines.base import FitJob, JobResult, Roles, Table, UploadRequest
+from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import launcher as launcher_module
 from harness.engines.fate22.launcher import LauncherEngine
 from harness.engines.jobs import Pace
 from harness.errors import EngineError
-from harness.model.logreg import HomoLRSettings
 from harness.report.markdown import validation_lines
 
-MAIN = Roles(guest="9999", hosts=("9998", "10000"), arbiter="10000")
-SWEEP = Roles(guest="9999", hosts=("9998",), arbiter="10000")
 WAIT_S = 20.0
 SCORES = [0.1, 0.9, 0.3, 0.7]
-
-
-def job(roles: Roles) -> FitJob:
-    parties = roles.data_parties()
-    return FitJob(
-        roles=roles,
-        train={p: Table(p, "launcher", f"train_{p}", 10) for p in parties},
-        test={p: Table(p, "launcher", "test", 10) for p in parties},
-        model=HomoLRSettings(epochs=1),
-    )
 
 
 def fit(weights: list[float], job_id: str) -> JobResult:
