@@ -92,5 +92,5 @@ def test_engine_stop_during_a_run_leaves_nothing_to_resume(
     assert start.returncode == 0, start.stderr
     assert state_of(client, job_id) == "canceled"
     assert not active_jobs(client), "the restarted FATE-Flow resumed a job"
-    status = run_fatelab("status")
+    status = run_fatelab("engine", "status")
     assert "0 job(s) queued or running" in status.stdout
