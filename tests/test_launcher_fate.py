@@ -130,7 +130,9 @@ def test_launcher_fit_matches_fate_flow(compared: dict[str, dict], data: str) ->
 
 def test_every_party_sent_counted_bytes(compared: dict[str, dict]) -> None:
     launch = compared["launch"]
-    assert launch["fits"] == len(compared) - 1 and launch["launch_s"] >= launch["fit_s_sum"]
+    assert launch["fits"] == len(compared) - 1
+    # Each launch (several run at once: launcher_lanes) lasts at least as long as its fits.
+    assert all(lane["launch_s"] >= lane["fit_s_sum"] for lane in launch.get("lanes", [launch]))
     expected = {
         "sample": ["arbiter:10000", "guest:9999", "host:10000", "host:9998"],
         "credit": ["arbiter:10000", "guest:9999", "host:9998"],

@@ -36,18 +36,22 @@ import pandas as pd
 from harness.engines.base import FitJob, JobResult, Table, UploadRequest
 from harness.engines.fate22 import mapping
 from harness.engines.fate22.homo_nn import family
+from harness.engines.fate22.launcher_lanes import LaneProgress, deal, launch_record, merge_in_order, run_lanes
 from harness.engines.fate22.launcher_party import OUTCOME
 from harness.engines.fate22.launcher_validation import ReferenceFit
 from harness.engines.fate22.spark import SparkComputing
 from harness.engines.fate22.standalone import StandaloneEngine
 from harness.engines.fate22.wire import fit_traffic
 from harness.errors import EngineError
+from harness.model.logreg import HomoLRSettings
 from harness.progress import CountProgress, Progress
 
 NAMESPACE = "launcher"
 LAUNCH_TIMEOUT = 3600.0
 LOG_TAIL = 60
 POLL_SECONDS = 0.25  # a finished launch is noticed within this; each poll also counts the fits done
+# Launches at once for HomoLR fits (launcher_lanes): a launch of them keeps about one core busy.
+DEFAULT_LANES = 2
 
 
 def launch_parties(jobs: Sequence[FitJob]) -> list[tuple[str, str]]:
@@ -260,8 +264,10 @@ class LauncherEngine(mapping.Fate22Engine):
         reference: StandaloneEngine | None = None,
         progress: bool | Progress = True,
         spark: Mapping[str, SparkComputing] | None = None,
+        lanes: int = DEFAULT_LANES,
     ) -> None:
         self.work_dir = Path(work_dir)
+        self.lanes = lanes
         # Parties whose data roles compute on Spark (FATE's Spark backend); the others on standalone.
         self.spark = dict(spark or {})
         self.timeout = timeout
@@ -319,6 +325,52 @@ class LauncherEngine(mapping.Fate22Engine):
         if not jobs:
             return []
         session = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
+        groups = deal(len(jobs), self.lanes_for(jobs))
+        parties = launch_parties([job for _, job in jobs])
+        self._say(f"launching {len(parties)} party processes for {len(jobs)} fit(s)"
+                  + (f" in {len(groups)} launches at once" if len(groups) > 1 else "")
+                  + f" (logs: {self.work_dir / session}*/launch.log)")
+        # The FATE-Flow job needs only the first fit's tables: it runs while the launch trains.
+        beside = self._reference_fit(jobs[0])
+        counter = CountProgress(self.progress, "FATE launcher", len(jobs))
+        progress = LaneProgress(len(groups), counter.update)
+        started = time.monotonic()
+        try:
+            per_lane = run_lanes(
+                len(groups),
+                lambda k: self._launch(
+                    [jobs[i] for i in groups[k]],
+                    session if len(groups) == 1 else f"{session}-l{k}",
+                    on_done=lambda done, k=k: progress.report(k, done),
+                ),
+                on_failure=progress.cancelled.set,
+            )
+        except BaseException:
+            if beside is not None:
+                beside.cancel()
+            raise
+        finally:
+            counter.close()
+        results = merge_in_order(groups, [r for r, _ in per_lane])
+        self.last_launch = launch_record([info for _, info in per_lane], time.monotonic() - started)
+        self._say(f"launch done in {self.last_launch['launch_s']:.1f} s "
+                  f"({self.last_launch['fit_s_sum']:.1f} s of it in fits)")
+        if beside is not None:
+            self._say("waiting for the FATE-Flow validation job that ran beside the launch")
+            self._validation = beside.finish(results[0], self.work_dir)
+        return results
+
+    def lanes_for(self, jobs: Sequence[tuple[str, FitJob]]) -> int:
+        """Several launches only for HomoLR on standalone computing: HomoNN and SecureBoost fits keep both
+        cores busy on their own, and a Spark party's cluster is sized for one application."""
+        if self.spark or not all(isinstance(job.model, HomoLRSettings) for _, job in jobs):
+            return 1
+        return self.lanes
+
+    def _launch(
+        self, jobs: Sequence[tuple[str, FitJob]], session: str, on_done: Callable[[int], None]
+    ) -> tuple[list[JobResult], dict[str, Any]]:
+        """One launch of ``jobs``: its party processes, its fits' results read back, and its record."""
         launch_dir = self.work_dir / session
         out_dir, data_dir = launch_dir / "out", launch_dir / "data"
         out_dir.mkdir(parents=True)
@@ -327,45 +379,18 @@ class LauncherEngine(mapping.Fate22Engine):
         plan_path.write_text(json.dumps(plan, indent=1))
         parties = launch_parties([job for _, job in jobs])
         command = launch_command(plan_path.resolve(), parties, data_dir.resolve(), session, self.timeout)
-        log_path = launch_dir / "launch.log"
-        self._say(f"launching {len(parties)} party processes for {len(jobs)} fit(s) (log: {log_path})")
-        # The FATE-Flow job needs only the first fit's tables: it runs while the launch trains.
-        beside = self._reference_fit(jobs[0])
-        try:
-            results = self._launch(jobs, command, session, launch_dir, parties)
-        except BaseException:
-            if beside is not None:
-                beside.cancel()
-            raise
-        if beside is not None:
-            self._say("waiting for the FATE-Flow validation job that ran beside the launch")
-            self._validation = beside.finish(results[0], self.work_dir)
-        return results
-
-    def _launch(
-        self,
-        jobs: Sequence[tuple[str, FitJob]],
-        command: Sequence[str],
-        session: str,
-        launch_dir: Path,
-        parties: Sequence[tuple[str, str]],
-    ) -> list[JobResult]:
-        """The launch itself, its progress, and every fit's result read back from its output."""
-        out_dir, data_dir = launch_dir / "out", launch_dir / "data"
-        counter = CountProgress(self.progress, "FATE launcher", len(jobs))
         try:
             wall_s = run_launch(
                 command,
                 log_path=launch_dir / "launch.log",
                 timeout=self.timeout,
-                on_poll=lambda: counter.update(fits_done(out_dir, len(jobs))),
+                on_poll=lambda: on_done(fits_done(out_dir, len(jobs))),
             )
         finally:
-            counter.close()
             # FATE's LMDB tables of the launch: nothing in them is read afterwards.
             shutil.rmtree(data_dir, ignore_errors=True)
         results = [read_fit(out_dir, i, job, session) for i, (_, job) in enumerate(jobs)]
-        self.last_launch = {
+        return results, {
             "session": session,
             "parties": [f"{r}:{p}" for r, p in parties],
             "fits": len(jobs),
@@ -373,8 +398,6 @@ class LauncherEngine(mapping.Fate22Engine):
             "fit_s_sum": round(sum(r.wall_s for r in results), 2),
             "computing": read_computing(out_dir, parties),
         }
-        self._say(f"launch done in {wall_s:.1f} s ({self.last_launch['fit_s_sum']:.1f} s of it in fits)")
-        return results
 
     def _reference_fit(self, job: tuple[str, FitJob]) -> ReferenceFit | None:
         """With a reference engine: the first fit as a FATE-Flow job, started now (joined after the launch)."""
