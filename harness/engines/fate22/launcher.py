@@ -50,7 +50,7 @@ NAMESPACE = "launcher"
 LAUNCH_TIMEOUT = 3600.0
 LOG_TAIL = 60
 POLL_SECONDS = 0.25  # a finished launch is noticed within this; each poll also counts the fits done
-# Launches at once for HomoLR fits (launcher_lanes): a launch of them keeps about one core busy.
+# Launches at once for HomoLR fits (launcher_lanes): a second one fills some of the first's federation waits.
 DEFAULT_LANES = 2
 
 
