@@ -3,8 +3,8 @@
 A HomoLR fit on the bundled sample spends part of its time waiting on federation round trips, so a
 second launch beside the first uses some of that idle time (measured on 2 idle cores: 60 fits in 209 s
 against 224 s for one launch; docs/benchmarks.md). Every fit is independent of the others (its own
-federation session, its own seeded state), so which lane runs it changes no number. Fits are dealt round-robin so that each lane gets a
-share of the heavy (3-party) and light (2-party) fits.
+federation session, its own seeded state), so which lane runs it changes no number. Fits are dealt
+round-robin so that each lane gets a share of the heavy (3-party) and light (2-party) fits.
 
 The lanes share one progress bar. When one lane fails, the others are stopped at their next poll and the
 first failure is raised.
